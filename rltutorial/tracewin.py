@@ -1,0 +1,498 @@
+"""Run TraceWin (CEA's beam dynamics code) from Python.
+
+TraceWin is closed-source and licensed; it is never shipped with this package. Point
+:class:`TraceWin` to the headless executable (``tracelx64``) with its ``executable``
+argument or the ``TRACEWIN_EXE`` environment variable.
+
+A run is the command line TraceWin documents::
+
+    tracelx64 /abs/project.ini hide path_cal=/abs/calc_dir nbr_part1=10000 ele[27][6]=-1200
+
+Every run gets its own fresh calculation directory, so concurrent runs never share
+files. Failures raise a subclass of :class:`TraceWinError`:
+
+========================================  ===========================================
+:class:`TraceWinNotFoundError`            the executable cannot be found
+:class:`TraceWinReportedError`            TraceWin printed ``error: ...``
+:class:`TraceWinExitError`                non-zero exit code
+:class:`TraceWinTimeoutError`             run exceeded ``timeout`` (process group
+                                          killed); also a :class:`TimeoutError`
+:class:`TraceWinOutputMissingError`       no ``partran1.out`` / ``tracewin.out``
+:class:`~rltutorial.tracewin_io.TraceWinFormatError`  an output file is corrupt
+========================================  ===========================================
+"""
+
+from __future__ import annotations
+
+import logging
+import numbers
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+
+from rltutorial.tracewin_io import (
+    TraceWinError,
+    TraceWinFormatError,
+    read_dst,
+    read_partran_out,
+)
+
+__all__ = [
+    "DEFAULT_EXECUTABLE",
+    "EXECUTABLE_ENV_VAR",
+    "OUTPUT_FILES",
+    "TRACEWIN_PARAMS",
+    "TraceWin",
+    "TraceWinError",
+    "TraceWinExitError",
+    "TraceWinFormatError",
+    "TraceWinNotFoundError",
+    "TraceWinOutputMissingError",
+    "TraceWinReportedError",
+    "TraceWinResult",
+    "TraceWinTimeoutError",
+    "find_executable",
+    "format_params",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_EXECUTABLE = "tracelx64"
+EXECUTABLE_ENV_VAR = "TRACEWIN_EXE"
+
+#: Command-line keys TraceWin documents (besides ``ele[n][v]``); the trailing 1 is
+#: the main beam.
+TRACEWIN_PARAMS: frozenset[str] = frozenset(
+    {
+        "charge1",
+        "current1",
+        "dat_file",
+        "dst_file1",
+        "eln1",
+        "energy1",
+        "etnx1",
+        "etny1",
+        "freq1",
+        "mass1",
+        "nbr_part1",
+        "nbr_thread",
+    }
+)
+_ELEMENT_PARAM = re.compile(r"ele\[(\d+)\]\[(\d+)\]")
+_MANAGED_PARAMS = frozenset({"hide", "path_cal"})
+
+#: Output tables looked for in the calculation directory, first found wins.
+OUTPUT_FILES: tuple[str, ...] = ("partran1.out", "tracewin.out")
+DST_FILE = "part_dtl1.dst"
+LOG_FILE = "tracewin_output.log"
+_ERROR_LINE = re.compile(r"^\s*error\s*:\s*(.*)$", re.IGNORECASE | re.MULTILINE)
+_KILL_GRACE_S = 2.0
+
+
+class TraceWinNotFoundError(TraceWinError, FileNotFoundError):
+    """The TraceWin executable cannot be found."""
+
+
+class TraceWinExitError(TraceWinError):
+    """TraceWin exited with a non-zero exit code."""
+
+
+class TraceWinReportedError(TraceWinError):
+    """TraceWin printed one or more ``error:`` messages."""
+
+
+class TraceWinTimeoutError(TraceWinError, TimeoutError):
+    """TraceWin ran longer than the timeout; its whole process group was killed."""
+
+
+class TraceWinOutputMissingError(TraceWinError, FileNotFoundError):
+    """TraceWin finished but did not write the expected output file."""
+
+
+def find_executable(executable: str | os.PathLike | None = None) -> Path:
+    """Locate the TraceWin executable.
+
+    Parameters
+    ----------
+    executable : str, PathLike or None
+        A path, or a name looked up on ``PATH``. None means the ``TRACEWIN_EXE``
+        environment variable if set, else ``tracelx64``.
+
+    Returns
+    -------
+    Path
+        Absolute path of an executable file.
+
+    Raises
+    ------
+    TraceWinNotFoundError
+        If it does not exist or is not executable; the message says how to point
+        to it.
+    """
+    name = executable if executable is not None else os.environ.get(EXECUTABLE_ENV_VAR)
+    name = os.fspath(name) if name else DEFAULT_EXECUTABLE
+    found = shutil.which(name)
+    if found is None:
+        source = "argument" if executable is not None else "default"
+        if executable is None and os.environ.get(EXECUTABLE_ENV_VAR):
+            source = f"${EXECUTABLE_ENV_VAR}"
+        raise TraceWinNotFoundError(
+            f"TraceWin executable {name!r} ({source}) not found or not executable. "
+            "TraceWin is licensed by CEA and not shipped with rltutorial: pass "
+            "TraceWin(..., executable='/path/to/tracelx64') or set the environment "
+            f"variable {EXECUTABLE_ENV_VAR}=/path/to/tracelx64."
+        )
+    return Path(found).resolve()
+
+
+def format_params(params: Mapping[str, object]) -> list[str]:
+    """Validate TraceWin parameters and turn them into ``key=value`` arguments.
+
+    Parameters
+    ----------
+    params : Mapping[str, object]
+        Keys from :data:`TRACEWIN_PARAMS` or ``ele[n][v]`` (n: element number,
+        v: parameter index, both non-negative integers); values are numbers,
+        strings or paths.
+
+    Returns
+    -------
+    list[str]
+        ``["key=value", ...]`` in the order given.
+
+    Raises
+    ------
+    ValueError
+        For an unknown key (lists the valid ones), a key the wrapper manages
+        (``hide``, ``path_cal``), a non-finite number, a bool, or a value with
+        whitespace.
+    """
+    return [f"{key}={_format_value(key, value)}" for key, value in params.items()]
+
+
+def _check_key(key: object) -> None:
+    """Raise ValueError unless ``key`` is a documented TraceWin parameter."""
+    if key in _MANAGED_PARAMS:
+        raise ValueError(
+            f"TraceWin parameter {key!r} is set by the wrapper (use the hide= and "
+            "workdir= arguments of TraceWin instead)"
+        )
+    if isinstance(key, str) and (key in TRACEWIN_PARAMS or _ELEMENT_PARAM.fullmatch(key)):
+        return
+    raise ValueError(
+        f"unknown TraceWin parameter {key!r}; valid keys are {sorted(TRACEWIN_PARAMS)} "
+        "and 'ele[n][v]' with integers n (element number) and v (parameter index), "
+        "e.g. 'ele[27][6]'"
+    )
+
+
+def _format_value(key: str, value: object) -> str:
+    """Return the command-line text of one parameter value."""
+    _check_key(key)
+    if isinstance(value, bool) or not isinstance(
+        value, (numbers.Real, str, os.PathLike)
+    ):
+        raise ValueError(
+            f"TraceWin parameter {key!r}: value {value!r} of type "
+            f"{type(value).__name__} is not a number, string or path"
+        )
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        if number != number or number in (float("inf"), float("-inf")):
+            raise ValueError(f"TraceWin parameter {key!r}: value {value!r} not finite")
+        return repr(number)
+    text = os.fspath(value)
+    if not text or any(char.isspace() for char in text):
+        raise ValueError(
+            f"TraceWin parameter {key!r}: value {text!r} is empty or has whitespace"
+        )
+    return text
+
+
+@dataclass
+class TraceWinResult:
+    """Outcome of one successful TraceWin run.
+
+    Attributes
+    ----------
+    calc_dir : Path
+        The run's own calculation directory (kept until :meth:`cleanup`).
+    partran : pandas.DataFrame
+        The parsed ``partran1.out`` (or ``tracewin.out``) table, one row per element.
+    output_file : Path
+        The file ``partran`` was read from.
+    command : tuple[str, ...]
+        The exact command line that was run.
+    params : dict
+        The parameters of the run.
+    returncode : int
+        TraceWin's exit code (0).
+    duration_s : float
+        Wall time of the TraceWin process in s.
+    stdout_tail : str
+        Last lines of TraceWin's output; the whole output is in
+        ``calc_dir / "tracewin_output.log"``.
+    """
+
+    calc_dir: Path
+    partran: pd.DataFrame
+    output_file: Path
+    command: tuple[str, ...]
+    params: dict = field(default_factory=dict)
+    returncode: int = 0
+    duration_s: float = 0.0
+    stdout_tail: str = ""
+
+    @cached_property
+    def distribution(self) -> pd.DataFrame:
+        """Final particle distribution ``part_dtl1.dst``, read on first access.
+
+        Raises
+        ------
+        TraceWinOutputMissingError
+            If TraceWin wrote no ``part_dtl1.dst`` (e.g. an envelope-only run).
+        """
+        path = self.calc_dir / DST_FILE
+        if not path.is_file():
+            raise TraceWinOutputMissingError(
+                f"no {DST_FILE} in {self.calc_dir}; TraceWin writes it for multiparticle"
+                " (partran) runs",
+                calc_dir=self.calc_dir,
+            )
+        return read_dst(path)
+
+    def cleanup(self) -> None:
+        """Delete the calculation directory (after reading what you need)."""
+        shutil.rmtree(self.calc_dir, ignore_errors=True)
+
+
+class TraceWin:
+    """A TraceWin project that can be run with different parameters.
+
+    Parameters
+    ----------
+    project_ini : str or PathLike
+        The project file (``.ini``); relative paths inside it are resolved by
+        TraceWin.
+    executable : str, PathLike or None
+        Path or ``PATH`` name of the headless executable; None means
+        ``$TRACEWIN_EXE`` if set, else ``tracelx64``. Looked up at each run, so a
+        TraceWin object can be built where TraceWin is not installed.
+    hide : bool
+        Pass TraceWin's ``hide`` argument (no GUI).
+    workdir : str, PathLike or None
+        Parent of the per-run calculation directories; None means the system
+        temporary directory.
+    output_files : tuple[str, ...]
+        Result tables to look for, first found wins.
+    env : Mapping[str, str] or None
+        Extra environment variables for TraceWin (e.g. licence settings).
+    tail_lines : int
+        Lines of TraceWin's output kept in results and error messages.
+
+    Examples
+    --------
+    >>> tw = TraceWin("lattice/project.ini")  # doctest: +SKIP
+    >>> result = tw.run({"nbr_part1": 10000, "ele[27][6]": -1200}, timeout=600)
+    >>> result.partran[["z(m)", "SizeX"]].tail(1)
+    """
+
+    def __init__(
+        self,
+        project_ini: str | os.PathLike,
+        executable: str | os.PathLike | None = None,
+        hide: bool = True,
+        workdir: str | os.PathLike | None = None,
+        output_files: tuple[str, ...] = OUTPUT_FILES,
+        env: Mapping[str, str] | None = None,
+        tail_lines: int = 20,
+    ) -> None:
+        self.project_ini = Path(project_ini).expanduser().resolve()
+        if not self.project_ini.is_file():
+            raise FileNotFoundError(f"TraceWin project file {self.project_ini} not found")
+        if not output_files:
+            raise ValueError("output_files must name at least one file, got ()")
+        self.executable = executable
+        self.hide = hide
+        self.workdir = None if workdir is None else Path(workdir).expanduser().resolve()
+        self.output_files = tuple(output_files)
+        self.env = dict(env or {})
+        self.tail_lines = tail_lines
+
+    def command(self, params: Mapping[str, object], calc_dir: Path) -> list[str]:
+        """Return the command line for ``params`` writing into ``calc_dir``.
+
+        Raises
+        ------
+        ValueError
+            If a parameter is invalid (see :func:`format_params`).
+        TraceWinNotFoundError
+            If the executable cannot be found.
+        """
+        arguments = format_params(params)
+        head = [str(find_executable(self.executable)), str(self.project_ini)]
+        if self.hide:
+            head.append("hide")
+        return [*head, f"path_cal={calc_dir}", *arguments]
+
+    def run(
+        self, params: Mapping[str, object] | None = None, timeout: float | None = None
+    ) -> TraceWinResult:
+        """Run TraceWin once in a fresh calculation directory.
+
+        Parameters
+        ----------
+        params : Mapping[str, object] or None
+            TraceWin parameters, see :func:`format_params`.
+        timeout : float or None
+            Maximum wall time in s; on expiry TraceWin's whole process group is
+            killed. None waits forever.
+
+        Returns
+        -------
+        TraceWinResult
+
+        Raises
+        ------
+        ValueError
+            For invalid parameters or a non-positive timeout.
+        TraceWinError
+            One of its subclasses, see the module docstring. The calculation
+            directory of a failed run is kept (``error.calc_dir``).
+        """
+        params = dict(params or {})
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout must be > 0 s or None, got {timeout!r}")
+        if self.workdir is not None:
+            self.workdir.mkdir(parents=True, exist_ok=True)
+        calc_dir = Path(tempfile.mkdtemp(prefix="tracewin_", dir=self.workdir))
+        command = self.command(params, calc_dir)
+        logger.debug("running %s", command)
+        returncode, duration = self._execute(command, calc_dir, timeout)
+        tail = self._tail(calc_dir)
+        self._check_output(calc_dir, returncode, tail)
+        output_file = self._find_output(calc_dir, tail)
+        return TraceWinResult(
+            calc_dir=calc_dir,
+            partran=read_partran_out(output_file),
+            output_file=output_file,
+            command=tuple(command),
+            params=params,
+            returncode=returncode,
+            duration_s=duration,
+            stdout_tail=tail,
+        )
+
+    def _execute(
+        self, command: list[str], calc_dir: Path, timeout: float | None
+    ) -> tuple[int, float]:
+        """Run ``command`` in its own session; return (exit code, duration in s)."""
+        env = {**os.environ, **self.env} if self.env else None
+        start = time.perf_counter()
+        with (calc_dir / LOG_FILE).open("wb") as log:
+            process = subprocess.Popen(
+                command,
+                cwd=calc_dir,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
+            try:
+                returncode = process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _kill_process_group(process)
+                raise TraceWinTimeoutError(
+                    f"TraceWin did not finish within {timeout} s and was killed "
+                    f"(with its child processes); calculation directory: {calc_dir}\n"
+                    f"last output:\n{self._tail(calc_dir)}",
+                    calc_dir=calc_dir,
+                    output_tail=self._tail(calc_dir),
+                ) from None
+            except BaseException:
+                _kill_process_group(process)
+                raise
+        return returncode, time.perf_counter() - start
+
+    def _tail(self, calc_dir: Path) -> str:
+        """Return the last ``tail_lines`` lines of TraceWin's output."""
+        path = calc_dir / LOG_FILE
+        if not path.is_file():
+            return ""
+        with path.open("rb") as log:
+            log.seek(0, os.SEEK_END)
+            log.seek(max(0, log.tell() - 200 * self.tail_lines))
+            text = log.read().decode(errors="replace")
+        return "\n".join(text.splitlines()[-self.tail_lines :])
+
+    def _check_output(self, calc_dir: Path, returncode: int, tail: str) -> None:
+        """Raise for ``error:`` lines in TraceWin's output or a non-zero exit code."""
+        text = (calc_dir / LOG_FILE).read_text(errors="replace")
+        messages = [message.strip() for message in _ERROR_LINE.findall(text)]
+        if messages:
+            raise TraceWinReportedError(
+                f"TraceWin reported {len(messages)} error(s) (exit code {returncode}): "
+                + "; ".join(messages)
+                + f"\ncalculation directory: {calc_dir}",
+                calc_dir=calc_dir,
+                returncode=returncode,
+                output_tail=tail,
+            )
+        if returncode != 0:
+            raise TraceWinExitError(
+                f"TraceWin exited with code {returncode}; calculation directory: "
+                f"{calc_dir}\nlast output:\n{tail}",
+                calc_dir=calc_dir,
+                returncode=returncode,
+                output_tail=tail,
+            )
+
+    def _find_output(self, calc_dir: Path, tail: str) -> Path:
+        """Return the first existing file of ``output_files`` in ``calc_dir``."""
+        for name in self.output_files:
+            if (calc_dir / name).is_file():
+                return calc_dir / name
+        present = sorted(path.name for path in calc_dir.iterdir())
+        raise TraceWinOutputMissingError(
+            f"TraceWin finished (exit code 0) but wrote none of {list(self.output_files)}"
+            f" in {calc_dir}; files present: {present}\nlast output:\n{tail}",
+            calc_dir=calc_dir,
+            returncode=0,
+            output_tail=tail,
+        )
+
+
+def _kill_process_group(process: subprocess.Popen) -> None:
+    """Stop the process group led by ``process`` and reap the leader.
+
+    SIGTERM first (TraceWin may clean up), SIGKILL after a grace period, and
+    SIGKILL again for children left behind once the leader has exited.
+    """
+    _signal_group(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=_KILL_GRACE_S)
+    except subprocess.TimeoutExpired:
+        logger.debug("TraceWin ignored SIGTERM for %s s, sending SIGKILL", _KILL_GRACE_S)
+    _signal_group(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    """Send ``sig`` to process group ``pgid`` if it still exists."""
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
