@@ -82,7 +82,8 @@ def write_partran(path, knob, short_row=False):
     lines.append("##  " + "  ".join(COLUMNS))
     for element in range(6):
         z = 0.5 * element
-        values = [z, 0.003, 0.0, 0.0, 0.0, 0.0, 0.0, 3.0, 1.0 + knob**2 * element / 5, 2.0]
+        size_x = 1.0 + knob**2 * element / 5
+        values = [z, 0.003, 0.0, 0.0, 0.0, 0.0, 0.0, 3.0, size_x, 2.0]
         if short_row and element == 3:
             values = values[:4]
         lines.append("%4d " % element + " ".join("%.9e" % v for v in values))
@@ -100,10 +101,8 @@ def write_dst(path, n, current, truncate=False):
 
 
 def hang(cal, hard):
-    child = subprocess.Popen(
-        [sys.executable, "-c",
-         "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"]
-    )
+    code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+    child = subprocess.Popen([sys.executable, "-c", code + "time.sleep(600)"])
     with open(os.path.join(cal, "child.pid"), "w") as stream:
         stream.write(str(child.pid))
     if hard:
@@ -120,7 +119,9 @@ def main():
     with open(os.path.join(cal, "fake.pid"), "w") as stream:
         stream.write(str(os.getpid()))
     code = params.pop("ele[999][1]", None)
-    mode = MODES[int(float(code))] if code else os.environ.get("FAKE_TRACEWIN_MODE", "ok")
+    mode = os.environ.get("FAKE_TRACEWIN_MODE", "ok")
+    if code:
+        mode = MODES[int(float(code))]
     knob = sum(float(v) for k, v in params.items() if k.startswith("ele["))
     print("Fake TraceWin, mode", mode, flush=True)
     if mode == "exit":
@@ -139,7 +140,8 @@ def main():
     if mode != "envelope":
         n = int(float(params.get("nbr_part1", 100)))
         current = float(params.get("current1", 1.5))
-        write_dst(os.path.join(cal, "part_dtl1.dst"), n, current, mode == "truncated_dst")
+        dst = os.path.join(cal, "part_dtl1.dst")
+        write_dst(dst, n, current, truncate=mode == "truncated_dst")
     print("Calculation done", flush=True)
 
 

@@ -6,8 +6,8 @@ Contents
   at every element) into a :class:`pandas.DataFrame`.
 - :func:`read_dst` / :func:`write_dst` read and write ``.dst`` particle
   distributions (binary, little-endian).
-- :class:`TraceWinError` is the base of every TraceWin error in this package;
-  :class:`TraceWinFormatError` is raised for truncated or corrupt files.
+- :class:`~rltutorial.tracewin.errors.TraceWinFormatError` is raised for truncated
+  or corrupt files.
 
 The formats follow the TraceWin documentation (CEA). TraceWin itself is
 closed-source and not shipped with this package: the parsers work on any file with
@@ -24,12 +24,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rltutorial.tracewin.errors import TraceWinFormatError
+
 __all__ = [
     "DST_COLUMNS",
     "DST_UNITS",
     "PARTRAN_SUMMARY_FIELDS",
-    "TraceWinError",
-    "TraceWinFormatError",
     "read_dst",
     "read_partran_out",
     "read_tracewin_out",
@@ -63,39 +63,6 @@ _DST_TRAILER = struct.Struct("<d")
 _DST_PARTICLE_BYTES = 8 * len(DST_COLUMNS)
 _HEADER_TOKEN = "##"
 _MAX_PREAMBLE_LINES = 50
-
-
-class TraceWinError(Exception):
-    """Base class of every TraceWin error raised by :mod:`rltutorial`.
-
-    Parameters
-    ----------
-    message : str
-        Human-readable description, including what to do about it.
-    calc_dir : Path or None
-        Calculation directory of the failed run, if any (kept for inspection).
-    returncode : int or None
-        Exit code of the TraceWin process, if it finished.
-    output_tail : str
-        Last lines of TraceWin's own output (stdout and stderr), if any.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        calc_dir: Path | None = None,
-        returncode: int | None = None,
-        output_tail: str = "",
-    ) -> None:
-        super().__init__(message)
-        self.calc_dir = calc_dir
-        self.returncode = returncode
-        self.output_tail = output_tail
-
-
-class TraceWinFormatError(TraceWinError, ValueError):
-    """A TraceWin file is truncated, corrupt or not in the expected layout."""
 
 
 def read_partran_out(path: str | os.PathLike) -> pd.DataFrame:
@@ -201,7 +168,7 @@ def _parse_summary(lines: list[str], header_index: int, path: Path) -> dict:
     if len(numbers) < len(PARTRAN_SUMMARY_FIELDS):
         logger.warning("%s: second line has no 'mc2 freq z I npart' summary", path)
         return {}
-    summary = dict(zip(PARTRAN_SUMMARY_FIELDS, numbers))
+    summary = dict(zip(PARTRAN_SUMMARY_FIELDS, numbers, strict=True))
     summary["npart"] = int(summary["npart"])
     return summary
 
@@ -281,7 +248,7 @@ def write_dst(
     frequency: float,
     mass: float,
 ) -> Path:
-    """Write a TraceWin ``.dst`` particle distribution (e.g. an input for ``dst_file1``).
+    """Write a TraceWin ``.dst`` particle distribution (e.g. for ``dst_file1``).
 
     Parameters
     ----------

@@ -1,31 +1,11 @@
-"""Run TraceWin (CEA's beam dynamics code) from Python.
+"""Run TraceWin in a subprocess: one fresh calculation directory per run.
 
-TraceWin is closed-source and licensed; it is never shipped with this package. Point
-:class:`TraceWin` to the headless executable (``tracelx64``) with its ``executable``
-argument or the ``TRACEWIN_EXE`` environment variable.
-
-A run is the command line TraceWin documents::
-
-    tracelx64 /abs/project.ini hide path_cal=/abs/calc_dir nbr_part1=10000 ele[27][6]=-1200
-
-Every run gets its own fresh calculation directory, so concurrent runs never share
-files. Failures raise a subclass of :class:`TraceWinError`:
-
-========================================  ===========================================
-:class:`TraceWinNotFoundError`            the executable cannot be found
-:class:`TraceWinReportedError`            TraceWin printed ``error: ...``
-:class:`TraceWinExitError`                non-zero exit code
-:class:`TraceWinTimeoutError`             run exceeded ``timeout`` (process group
-                                          killed); also a :class:`TimeoutError`
-:class:`TraceWinOutputMissingError`       no ``partran1.out`` / ``tracewin.out``
-:class:`~rltutorial.tracewin_io.TraceWinFormatError`  an output file is corrupt
-========================================  ===========================================
+See :mod:`rltutorial.tracewin` for an overview of the errors.
 """
 
 from __future__ import annotations
 
 import logging
-import numbers
 import os
 import re
 import shutil
@@ -40,56 +20,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from rltutorial.tracewin_io import (
-    TraceWinError,
-    TraceWinFormatError,
-    read_dst,
-    read_partran_out,
+from rltutorial.tracewin.errors import (
+    TraceWinExitError,
+    TraceWinOutputMissingError,
+    TraceWinReportedError,
+    TraceWinTimeoutError,
 )
+from rltutorial.tracewin.formats import read_dst, read_partran_out
+from rltutorial.tracewin.params import find_executable, format_params
 
-__all__ = [
-    "DEFAULT_EXECUTABLE",
-    "EXECUTABLE_ENV_VAR",
-    "OUTPUT_FILES",
-    "TRACEWIN_PARAMS",
-    "TraceWin",
-    "TraceWinError",
-    "TraceWinExitError",
-    "TraceWinFormatError",
-    "TraceWinNotFoundError",
-    "TraceWinOutputMissingError",
-    "TraceWinReportedError",
-    "TraceWinResult",
-    "TraceWinTimeoutError",
-    "find_executable",
-    "format_params",
-]
+__all__ = ["DST_FILE", "LOG_FILE", "OUTPUT_FILES", "TraceWin", "TraceWinResult"]
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_EXECUTABLE = "tracelx64"
-EXECUTABLE_ENV_VAR = "TRACEWIN_EXE"
-
-#: Command-line keys TraceWin documents (besides ``ele[n][v]``); the trailing 1 is
-#: the main beam.
-TRACEWIN_PARAMS: frozenset[str] = frozenset(
-    {
-        "charge1",
-        "current1",
-        "dat_file",
-        "dst_file1",
-        "eln1",
-        "energy1",
-        "etnx1",
-        "etny1",
-        "freq1",
-        "mass1",
-        "nbr_part1",
-        "nbr_thread",
-    }
-)
-_ELEMENT_PARAM = re.compile(r"ele\[(\d+)\]\[(\d+)\]")
-_MANAGED_PARAMS = frozenset({"hide", "path_cal"})
 
 #: Output tables looked for in the calculation directory, first found wins.
 OUTPUT_FILES: tuple[str, ...] = ("partran1.out", "tracewin.out")
@@ -97,128 +39,6 @@ DST_FILE = "part_dtl1.dst"
 LOG_FILE = "tracewin_output.log"
 _ERROR_LINE = re.compile(r"^\s*error\s*:\s*(.*)$", re.IGNORECASE | re.MULTILINE)
 _KILL_GRACE_S = 2.0
-
-
-class TraceWinNotFoundError(TraceWinError, FileNotFoundError):
-    """The TraceWin executable cannot be found."""
-
-
-class TraceWinExitError(TraceWinError):
-    """TraceWin exited with a non-zero exit code."""
-
-
-class TraceWinReportedError(TraceWinError):
-    """TraceWin printed one or more ``error:`` messages."""
-
-
-class TraceWinTimeoutError(TraceWinError, TimeoutError):
-    """TraceWin ran longer than the timeout; its whole process group was killed."""
-
-
-class TraceWinOutputMissingError(TraceWinError, FileNotFoundError):
-    """TraceWin finished but did not write the expected output file."""
-
-
-def find_executable(executable: str | os.PathLike | None = None) -> Path:
-    """Locate the TraceWin executable.
-
-    Parameters
-    ----------
-    executable : str, PathLike or None
-        A path, or a name looked up on ``PATH``. None means the ``TRACEWIN_EXE``
-        environment variable if set, else ``tracelx64``.
-
-    Returns
-    -------
-    Path
-        Absolute path of an executable file.
-
-    Raises
-    ------
-    TraceWinNotFoundError
-        If it does not exist or is not executable; the message says how to point
-        to it.
-    """
-    name = executable if executable is not None else os.environ.get(EXECUTABLE_ENV_VAR)
-    name = os.fspath(name) if name else DEFAULT_EXECUTABLE
-    found = shutil.which(name)
-    if found is None:
-        source = "argument" if executable is not None else "default"
-        if executable is None and os.environ.get(EXECUTABLE_ENV_VAR):
-            source = f"${EXECUTABLE_ENV_VAR}"
-        raise TraceWinNotFoundError(
-            f"TraceWin executable {name!r} ({source}) not found or not executable. "
-            "TraceWin is licensed by CEA and not shipped with rltutorial: pass "
-            "TraceWin(..., executable='/path/to/tracelx64') or set the environment "
-            f"variable {EXECUTABLE_ENV_VAR}=/path/to/tracelx64."
-        )
-    return Path(found).resolve()
-
-
-def format_params(params: Mapping[str, object]) -> list[str]:
-    """Validate TraceWin parameters and turn them into ``key=value`` arguments.
-
-    Parameters
-    ----------
-    params : Mapping[str, object]
-        Keys from :data:`TRACEWIN_PARAMS` or ``ele[n][v]`` (n: element number,
-        v: parameter index, both non-negative integers); values are numbers,
-        strings or paths.
-
-    Returns
-    -------
-    list[str]
-        ``["key=value", ...]`` in the order given.
-
-    Raises
-    ------
-    ValueError
-        For an unknown key (lists the valid ones), a key the wrapper manages
-        (``hide``, ``path_cal``), a non-finite number, a bool, or a value with
-        whitespace.
-    """
-    return [f"{key}={_format_value(key, value)}" for key, value in params.items()]
-
-
-def _check_key(key: object) -> None:
-    """Raise ValueError unless ``key`` is a documented TraceWin parameter."""
-    if key in _MANAGED_PARAMS:
-        raise ValueError(
-            f"TraceWin parameter {key!r} is set by the wrapper (use the hide= and "
-            "workdir= arguments of TraceWin instead)"
-        )
-    if isinstance(key, str) and (key in TRACEWIN_PARAMS or _ELEMENT_PARAM.fullmatch(key)):
-        return
-    raise ValueError(
-        f"unknown TraceWin parameter {key!r}; valid keys are {sorted(TRACEWIN_PARAMS)} "
-        "and 'ele[n][v]' with integers n (element number) and v (parameter index), "
-        "e.g. 'ele[27][6]'"
-    )
-
-
-def _format_value(key: str, value: object) -> str:
-    """Return the command-line text of one parameter value."""
-    _check_key(key)
-    if isinstance(value, bool) or not isinstance(
-        value, (numbers.Real, str, os.PathLike)
-    ):
-        raise ValueError(
-            f"TraceWin parameter {key!r}: value {value!r} of type "
-            f"{type(value).__name__} is not a number, string or path"
-        )
-    if isinstance(value, numbers.Integral):
-        return str(int(value))
-    if isinstance(value, numbers.Real):
-        number = float(value)
-        if number != number or number in (float("inf"), float("-inf")):
-            raise ValueError(f"TraceWin parameter {key!r}: value {value!r} not finite")
-        return repr(number)
-    text = os.fspath(value)
-    if not text or any(char.isspace() for char in text):
-        raise ValueError(
-            f"TraceWin parameter {key!r}: value {text!r} is empty or has whitespace"
-        )
-    return text
 
 
 @dataclass
@@ -267,8 +87,8 @@ class TraceWinResult:
         path = self.calc_dir / DST_FILE
         if not path.is_file():
             raise TraceWinOutputMissingError(
-                f"no {DST_FILE} in {self.calc_dir}; TraceWin writes it for multiparticle"
-                " (partran) runs",
+                f"no {DST_FILE} in {self.calc_dir}; TraceWin writes it for "
+                "multiparticle (partran) runs",
                 calc_dir=self.calc_dir,
             )
         return read_dst(path)
@@ -304,9 +124,11 @@ class TraceWin:
 
     Examples
     --------
-    >>> tw = TraceWin("lattice/project.ini")  # doctest: +SKIP
-    >>> result = tw.run({"nbr_part1": 10000, "ele[27][6]": -1200}, timeout=600)
-    >>> result.partran[["z(m)", "SizeX"]].tail(1)
+    With TraceWin installed (so not a doctest)::
+
+        tw = TraceWin("lattice/project.ini")
+        result = tw.run({"nbr_part1": 10000, "ele[27][6]": -1200}, timeout=600)
+        result.partran[["z(m)", "SizeX"]].tail(1)
     """
 
     def __init__(
@@ -321,7 +143,7 @@ class TraceWin:
     ) -> None:
         self.project_ini = Path(project_ini).expanduser().resolve()
         if not self.project_ini.is_file():
-            raise FileNotFoundError(f"TraceWin project file {self.project_ini} not found")
+            raise FileNotFoundError(f"TraceWin project {self.project_ini} not found")
         if not output_files:
             raise ValueError("output_files must name at least one file, got ()")
         self.executable = executable
@@ -342,7 +164,13 @@ class TraceWin:
             If the executable cannot be found.
         """
         arguments = format_params(params)
-        head = [str(find_executable(self.executable)), str(self.project_ini)]
+        return self._command(find_executable(self.executable), calc_dir, arguments)
+
+    def _command(
+        self, executable: Path, calc_dir: Path, arguments: list[str]
+    ) -> list[str]:
+        """Assemble ``EXE project.ini [hide] path_cal=DIR key=value ...``."""
+        head = [str(executable), str(self.project_ini)]
         if self.hide:
             head.append("hide")
         return [*head, f"path_cal={calc_dir}", *arguments]
@@ -375,10 +203,12 @@ class TraceWin:
         params = dict(params or {})
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be > 0 s or None, got {timeout!r}")
+        arguments = format_params(params)
+        executable = find_executable(self.executable)
         if self.workdir is not None:
             self.workdir.mkdir(parents=True, exist_ok=True)
         calc_dir = Path(tempfile.mkdtemp(prefix="tracewin_", dir=self.workdir))
-        command = self.command(params, calc_dir)
+        command = self._command(executable, calc_dir, arguments)
         logger.debug("running %s", command)
         returncode, duration = self._execute(command, calc_dir, timeout)
         tail = self._tail(calc_dir)
@@ -467,8 +297,9 @@ class TraceWin:
                 return calc_dir / name
         present = sorted(path.name for path in calc_dir.iterdir())
         raise TraceWinOutputMissingError(
-            f"TraceWin finished (exit code 0) but wrote none of {list(self.output_files)}"
-            f" in {calc_dir}; files present: {present}\nlast output:\n{tail}",
+            f"TraceWin finished (exit code 0) but wrote none of "
+            f"{list(self.output_files)} in {calc_dir}; files present: {present}\n"
+            f"last output:\n{tail}",
             calc_dir=calc_dir,
             returncode=0,
             output_tail=tail,
@@ -485,7 +316,7 @@ def _kill_process_group(process: subprocess.Popen) -> None:
     try:
         process.wait(timeout=_KILL_GRACE_S)
     except subprocess.TimeoutExpired:
-        logger.debug("TraceWin ignored SIGTERM for %s s, sending SIGKILL", _KILL_GRACE_S)
+        logger.debug("TraceWin ignored SIGTERM for %s s: SIGKILL", _KILL_GRACE_S)
     _signal_group(process.pid, signal.SIGKILL)
     process.wait()
 
