@@ -1,0 +1,27 @@
+"""rltutorial: reinforcement learning for beam tuning at the ARES Experimental Area.
+
+>>> import rltutorial
+>>> env = rltutorial.make_env(rltutorial.DEFAULT_CONFIG)
+"""
+
+from __future__ import annotations
+
+from rltutorial.config import DEFAULT_CONFIG, load_config, save_config, validate_config
+from rltutorial.envs import ENV_ID, AresEA, AresEACheetah
+from rltutorial.rewards import REWARD_MODES, register_reward
+from rltutorial.wrappers import make_env
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "ENV_ID",
+    "AresEA",
+    "AresEACheetah",
+    "REWARD_MODES",
+    "load_config",
+    "make_env",
+    "register_reward",
+    "save_config",
+    "validate_config",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,339 @@
+"""Transverse beam tuning at the ARES Experimental Area as a gymnasium environment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from rltutorial.envs.actions import apply_action, get_action_mode
+from rltutorial.envs.backend import Backend
+from rltutorial.envs.cheetah import CheetahBackend
+from rltutorial.envs.ranges import SCREEN_BINNING, TARGET_HIGH, TARGET_LOW
+from rltutorial.envs.sampling import Sampler, as_vector
+from rltutorial.envs.screen import is_on_screen
+from rltutorial.envs.task import TaskRules, error_info
+
+__all__ = ["AresEA", "AresEACheetah", "TASK_OPTION_KEYS"]
+
+#: Reset options understood by the task itself (backends add their own).
+TASK_OPTION_KEYS = ("magnets", "target_beam")
+
+_BEAM_LOW = np.array([-np.inf, 0.0, -np.inf, 0.0], dtype=np.float32)
+_FLOAT32_MAX = np.finfo(np.float32).max
+
+
+def _box(low: np.ndarray, high: np.ndarray) -> spaces.Box:
+    return spaces.Box(
+        np.asarray(low, np.float32), np.asarray(high, np.float32), dtype=np.float32
+    )
+
+
+class AresEA(gym.Env):
+    """Focus and centre the electron beam on the screen AREABSCR1 of ARES-EA.
+
+    ## Description
+    Three quadrupoles (Q1, Q2, Q3) and two correctors (vertical CV, horizontal CH) sit
+    between the start of the Experimental Area and a diagnostic screen. The agent sets the
+    magnets so that the beam on the screen matches a target ``[mu_x, sigma_x, mu_y,
+    sigma_y]``. The incoming beam and the magnet misalignments are hidden from a real
+    machine's operator, so the task is partially observable. The machine is a
+    :class:`~rltutorial.envs.backend.Backend` (see :class:`AresEACheetah`).
+
+    ## Action Space
+    ``Box(5,)`` in order Q1, Q2, CV, Q3, CH.
+
+    | mode | Q1, Q2, Q3 (k1, 1/m²) | CV, CH (angle, rad) |
+    |---|---|---|
+    | ``direct`` | new setting in [−72, 72] | new setting in [−6.1782e-3, 6.1782e-3] |
+    | ``direct_unidirectional_quads`` | Q1, Q3 in [0, 72], Q2 in [−72, 0] | as direct |
+    | ``delta`` | change in [−7.2, 7.2] | change in [−6.1782e-4, 6.1782e-4] |
+
+    Actions outside the space are clipped (``info["action_clipped"]``); NaN or infinite
+    actions raise ``ValueError``.
+
+    ## Observation Space
+    ``Dict`` of float32 boxes:
+
+    | key | shape | content | unit |
+    |---|---|---|---|
+    | ``beam`` | (4,) | mu_x, sigma_x, mu_y, sigma_y on the screen | m |
+    | ``magnets`` | (5,) | Q1, Q2, CV, Q3, CH | 1/m², rad |
+    | ``target`` | (4,) | target beam, same order as ``beam`` | m |
+    | ``incoming`` | (11,) | incoming beam (simulation only) | eV, m, rad |
+    | ``misalignments`` | (8,) | Q1–Q3 and screen x, y (simulation only) | m |
+
+    ## Rewards
+    ``reward = REWARD_MODES[reward_mode](state) + time_reward`` with the objective
+    ``obj = Σ w_i |b_i − t_i|`` (``objective="focus"``: sigmas only; ``"full"``: all four):
+    ``negative_objective`` = −obj/obj₀, ``objective_improvement`` = (obj_prev − obj)/obj₀,
+    ``sum_of_pixels`` = −Σ pixels (share of the beam on the screen).
+
+    ## Starting State
+    Magnets from ``magnet_init_mode`` (constant zeros by default or uniform random), target
+    from ``target_beam_mode``; the backend draws its hidden state (e.g. a random incoming
+    beam) from the environment's seeded generator.
+
+    ## Episode End
+    Terminated when every parameter with a threshold has been within it for
+    ``threshold_hold`` steps in a row, or when ``abort_if_off_screen`` and the beam centre
+    left the screen. There is no built-in time limit: wrap with ``TimeLimit`` (as
+    :func:`rltutorial.make_env` does).
+
+    ## Arguments
+    ``backend``, ``action_mode``, ``magnet_init_mode``/``magnet_init_values``,
+    ``reward_mode``, ``objective``, ``target_beam_mode``/``target_beam_values``, the four
+    ``target_*_threshold`` (m or None), ``threshold_hold``, ``time_reward``,
+    ``abort_if_off_screen``, ``render_mode`` (``"rgb_array"`` or None), ``screen_binning``.
+    ``reset(options=...)`` accepts ``magnets``, ``target_beam`` and the backend's keys.
+
+    ## Version History
+    * v0: first release (Cheetah 0.8 backend).
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 2}
+
+    def __init__(
+        self,
+        backend: Backend,
+        action_mode: Literal[
+            "direct", "direct_unidirectional_quads", "delta"
+        ] = "delta",
+        magnet_init_mode: Literal["constant", "random"] = "constant",
+        magnet_init_values: np.ndarray | None = None,
+        reward_mode: str = "objective_improvement",
+        objective: Literal["focus", "full"] = "full",
+        target_beam_mode: Literal["constant", "random"] = "random",
+        target_beam_values: np.ndarray | None = None,
+        target_mu_x_threshold: float | None = 3.3198e-6,
+        target_sigma_x_threshold: float | None = 3.3198e-6,
+        target_mu_y_threshold: float | None = 2.4469e-6,
+        target_sigma_y_threshold: float | None = 2.4469e-6,
+        threshold_hold: int = 1,
+        time_reward: float = 0.0,
+        abort_if_off_screen: bool = False,
+        render_mode: Literal["rgb_array"] | None = None,
+        screen_binning: int = SCREEN_BINNING,
+    ) -> None:
+        if not isinstance(backend, Backend):
+            raise TypeError(
+                f"backend must be a rltutorial Backend, got {type(backend).__name__}."
+            )
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"Unknown render_mode {render_mode!r}; valid choices are: 'rgb_array', None."
+            )
+        self.backend = backend
+        self.action_mode = action_mode
+        self._action = get_action_mode(action_mode)
+        self.rules = TaskRules(
+            reward_mode,
+            objective,
+            target_mu_x_threshold,
+            target_sigma_x_threshold,
+            target_mu_y_threshold,
+            target_sigma_y_threshold,
+            threshold_hold,
+            time_reward,
+            abort_if_off_screen,
+        )
+        self.magnet_sampler = Sampler(
+            "magnet_init",
+            magnet_init_mode,
+            self._action.magnet_low,
+            self._action.magnet_high,
+            magnet_init_values,
+            np.clip(np.zeros(5), self._action.magnet_low, self._action.magnet_high),
+        )
+        self.target_sampler = Sampler(
+            "target_beam",
+            target_beam_mode,
+            TARGET_LOW,
+            TARGET_HIGH,
+            target_beam_values,
+            np.zeros(4),
+        )
+        _check_target(self.target_sampler.values, "target_beam_values")
+        self.render_mode = render_mode
+        self.screen_binning = screen_binning
+        self.action_space = _box(self._action.low, self._action.high)
+        self.observation_space = spaces.Dict(self._observation_spaces())
+        self.target = self.target_sampler.values.copy()
+        self._initial_beam = self._previous_beam = None
+        self._steps_in_threshold = 0
+        self._time_step = 0
+
+    def _observation_spaces(self) -> dict[str, spaces.Box]:
+        high4 = np.full(4, np.inf, np.float32)
+        result = {
+            "beam": _box(_BEAM_LOW, high4),
+            "magnets": _box(self._action.magnet_low, self._action.magnet_high),
+            "target": _box(_BEAM_LOW, high4),
+        }
+        if self.backend.get_incoming() is not None:
+            low = np.full(11, -np.inf)
+            low[[0, 5, 6, 7, 8, 9, 10]] = 0.0
+            result["incoming"] = _box(low, np.full(11, np.inf))
+        if self.backend.get_misalignments() is not None:
+            result["misalignments"] = _box(np.full(8, -np.inf), np.full(8, np.inf))
+        return result
+
+    def reset(
+        self, *, seed: int | None = None, options: Mapping[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Start an episode; ``options`` may fix ``magnets``, ``target_beam`` and backend keys."""
+        super().reset(seed=seed)
+        options = self._check_options(options)
+        self.backend.reset(self.np_random, options)
+        self.target = self.target_sampler.draw(self.np_random)
+        magnets = self.magnet_sampler.draw(self.np_random)
+        if options.get("target_beam") is not None:
+            self.target = _check_target(
+                as_vector(options["target_beam"], 4, "options['target_beam']"),
+                "options['target_beam']",
+            )
+        if options.get("magnets") is not None:
+            magnets = as_vector(options["magnets"], 5, "options['magnets']")
+        self.backend.set_magnets(
+            np.clip(magnets, self._action.magnet_low, self._action.magnet_high)
+        )
+        self._initial_beam = self._previous_beam = self.backend.get_beam()
+        self._steps_in_threshold = 0
+        self._time_step = 0
+        self._last_action_clipped = False
+        return self._observation(), self._info()
+
+    def _check_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
+        options = dict(options or {})
+        valid = set(TASK_OPTION_KEYS) | set(self.backend.option_keys)
+        unknown = sorted(set(options) - valid)
+        if unknown:
+            raise ValueError(
+                f"Unknown reset option(s) {unknown}; valid options are: {sorted(valid)}."
+            )
+        return options
+
+    def step(
+        self, action: np.ndarray
+    ) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        """Apply the action to the magnets, read the screen, judge the step."""
+        if self._initial_beam is None:
+            raise RuntimeError("Call reset() before step().")
+        action = np.asarray(action, dtype=float).reshape(-1)
+        if action.shape != (5,):
+            raise ValueError(
+                f"Action must have 5 values (Q1, Q2, CV, Q3, CH), got shape {action.shape}."
+            )
+        magnets, clipped = apply_action(
+            self._action, self.backend.get_magnets(), action
+        )
+        self.backend.set_magnets(magnets)
+        beam = self.backend.get_beam()
+        judgement = self.rules.judge(
+            beam,
+            self._previous_beam,
+            self._initial_beam,
+            self.target,
+            self.backend.get_pixel_sum(),
+            self._steps_in_threshold,
+        )
+        self._previous_beam = beam
+        self._steps_in_threshold = int(judgement.steps_in_threshold)
+        self._time_step += 1
+        self._last_action_clipped = bool(clipped)
+        info = self._info()
+        return (
+            self._observation(),
+            float(judgement.reward),
+            bool(judgement.terminated),
+            False,
+            info,
+        )
+
+    def _observation(self) -> dict[str, np.ndarray]:
+        observation = {
+            "beam": self._previous_beam,
+            "magnets": self.backend.get_magnets(),
+            "target": self.target,
+            "incoming": self.backend.get_incoming(),
+            "misalignments": self.backend.get_misalignments(),
+        }
+        return {
+            key: np.asarray(observation[key], np.float32).clip(
+                -_FLOAT32_MAX, _FLOAT32_MAX
+            )
+            for key in self.observation_space.spaces
+        }
+
+    def _info(self) -> dict[str, Any]:
+        beam = self._previous_beam
+        info = error_info(beam, self.target)
+        info.update(
+            is_success=bool(self.rules.within_thresholds(beam, self.target)),
+            steps_in_threshold=self._steps_in_threshold,
+            time_step=self._time_step,
+            on_screen=bool(is_on_screen(beam)),
+            pixel_sum=self.backend.get_pixel_sum(),
+            objective=float(np.sum(self.rules.weights * np.abs(beam - self.target))),
+            action_clipped=self._last_action_clipped,
+            beam=beam.copy(),
+            magnets=self.backend.get_magnets(),
+            target=self.target.copy(),
+        )
+        info.update(self.backend.get_info())
+        return info
+
+    def render(self) -> np.ndarray | None:
+        """RGB image (H, W, 3) of the screen with target (blue) and beam (red) ellipses."""
+        if self.render_mode is None:
+            gym.logger.warn(
+                "render() called without render_mode; pass render_mode='rgb_array'."
+            )
+            return None
+        from rltutorial.render import render_screen
+
+        beam = (
+            self.backend.get_beam()
+            if self._previous_beam is None
+            else self._previous_beam
+        )
+        return render_screen(
+            self.backend.get_screen_image(self.screen_binning),
+            beam,
+            self.target,
+            self.rules.thresholds,
+            self.backend.get_magnets(),
+            self._time_step,
+        )
+
+
+def _check_target(target: np.ndarray, what: str) -> np.ndarray:
+    if np.any(target[[1, 3]] < 0):
+        raise ValueError(f"{what}: target sigmas must be >= 0 m, got {target!r}.")
+    return target
+
+
+class AresEACheetah(AresEA):
+    """:class:`AresEA` simulated with Cheetah (see :class:`~rltutorial.envs.cheetah.CheetahBackend`).
+
+    Takes every :class:`AresEA` keyword plus ``incoming_mode`` ("random" or "constant"),
+    ``incoming_values`` (11 numbers), ``misalignment_mode`` ("random" or "constant") and
+    ``misalignment_values`` (8 numbers, m). Reset options ``incoming`` and
+    ``misalignments`` fix them for one episode.
+    """
+
+    def __init__(
+        self,
+        incoming_mode: Literal["random", "constant"] = "random",
+        incoming_values: np.ndarray | None = None,
+        misalignment_mode: Literal["random", "constant"] = "random",
+        misalignment_values: np.ndarray | None = None,
+        **kwargs: Any,
+    ) -> None:
+        backend = CheetahBackend(
+            incoming_mode, incoming_values, misalignment_mode, misalignment_values
+        )
+        super().__init__(backend=backend, **kwargs)

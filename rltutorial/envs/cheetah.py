@@ -1,0 +1,252 @@
+"""The ARES Experimental Area simulated with Cheetah.
+
+:func:`build_segment` creates the lattice, :func:`simulate_screen_beam` tracks any batch of
+magnet settings, incoming beams and misalignments in one vectorised Cheetah call, and
+:class:`CheetahBackend` is the :class:`~rltutorial.envs.backend.Backend` the environment
+uses. Cheetah is imported lazily, so importing :mod:`rltutorial` stays cheap.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from rltutorial.envs.backend import Backend
+from rltutorial.envs.ranges import (
+    DEFAULT_INCOMING,
+    INCOMING_HIGH,
+    INCOMING_LOW,
+    MISALIGNMENT_LIMIT,
+    SCREEN_BINNING,
+    SCREEN_PIXEL_SIZE,
+    SCREEN_RESOLUTION,
+)
+from rltutorial.envs.sampling import Sampler, as_vector
+
+__all__ = ["LATTICE", "build_segment", "simulate_screen_beam", "CheetahBackend"]
+
+#: The ARES-EA beamline: (element type, name, length in m) from AREASOLA1 to AREABSCR1.
+LATTICE: tuple[tuple[str, str, float], ...] = (
+    ("Marker", "AREASOLA1", 0.0),
+    ("Drift", "AREADRIFT1", 0.17504),
+    ("Quadrupole", "AREAMQZM1", 0.122),
+    ("Drift", "AREADRIFT2", 0.428),
+    ("Quadrupole", "AREAMQZM2", 0.122),
+    ("Drift", "AREADRIFT3", 0.204),
+    ("VerticalCorrector", "AREAMCVM1", 0.02),
+    ("Drift", "AREADRIFT4", 0.204),
+    ("Quadrupole", "AREAMQZM3", 0.122),
+    ("Drift", "AREADRIFT5", 0.179),
+    ("HorizontalCorrector", "AREAMCHM1", 0.02),
+    ("Drift", "AREADRIFT6", 0.45),
+    ("Screen", "AREABSCR1", 0.0),
+)
+
+_QUADRUPOLES = ("AREAMQZM1", "AREAMQZM2", "AREAMQZM3")
+_CACHE = threading.local()
+
+
+def build_segment():
+    """Build the ARES-EA lattice as a ``cheetah.Segment`` in float64.
+
+    Returns
+    -------
+    cheetah.Segment
+        Magnets at zero, no misalignments. The screen element marks the end of the
+        line; its camera is modelled by :mod:`rltutorial.envs.screen`.
+    """
+    import cheetah
+    import torch
+
+    def length(value: float) -> torch.Tensor:
+        return torch.tensor(value, dtype=torch.float64)
+
+    elements = []
+    for kind, name, size in LATTICE:
+        if kind == "Marker":
+            elements.append(cheetah.Marker(name=name, dtype=torch.float64))
+        elif kind == "Screen":
+            elements.append(
+                cheetah.Screen(
+                    resolution=SCREEN_RESOLUTION,
+                    pixel_size=torch.tensor(SCREEN_PIXEL_SIZE, dtype=torch.float64),
+                    binning=SCREEN_BINNING,
+                    name=name,
+                    dtype=torch.float64,
+                )
+            )
+        else:
+            elements.append(
+                getattr(cheetah, kind)(
+                    length=length(size), name=name, dtype=torch.float64
+                )
+            )
+    return cheetah.Segment(elements, name="ARES_EA")
+
+
+def _segment():
+    if not hasattr(_CACHE, "segment"):
+        _CACHE.segment = build_segment()
+    return _CACHE.segment
+
+
+def _incoming_beam(incoming: np.ndarray):
+    import cheetah
+    import torch
+
+    t = torch.as_tensor(incoming, dtype=torch.float64)
+    return cheetah.ParameterBeam.from_parameters(
+        energy=t[..., 0],
+        mu_x=t[..., 1],
+        mu_px=t[..., 2],
+        mu_y=t[..., 3],
+        mu_py=t[..., 4],
+        sigma_x=t[..., 5],
+        sigma_px=t[..., 6],
+        sigma_y=t[..., 7],
+        sigma_py=t[..., 8],
+        sigma_tau=t[..., 9],
+        sigma_p=t[..., 10],
+        dtype=torch.float64,
+    )
+
+
+def simulate_screen_beam(
+    magnets: np.ndarray,
+    incoming: np.ndarray | None = None,
+    misalignments: np.ndarray | None = None,
+) -> np.ndarray:
+    """Track beams through ARES-EA and read them on the screen, in one Cheetah call.
+
+    Parameters
+    ----------
+    magnets : ndarray (..., 5)
+        Q1, Q2 (k1 in 1/m²), CV (rad), Q3 (1/m²), CH (rad).
+    incoming : ndarray (..., 11), optional
+        energy (eV), mu_x (m), mu_xp (rad), mu_y (m), mu_yp (rad), sigma_x (m),
+        sigma_xp (rad), sigma_y (m), sigma_yp (rad), sigma_s (m), sigma_p (1);
+        defaults to :data:`~rltutorial.envs.ranges.DEFAULT_INCOMING`.
+    misalignments : ndarray (..., 8), optional
+        Q1 x, y; Q2 x, y; Q3 x, y; screen x, y in m; defaults to zeros.
+
+    Returns
+    -------
+    ndarray (..., 4)
+        mu_x, sigma_x, mu_y, sigma_y on the screen in m (batch shape broadcast from the
+        inputs).
+    """
+    import torch
+
+    magnets = np.asarray(magnets, dtype=float)
+    incoming = (
+        DEFAULT_INCOMING if incoming is None else np.asarray(incoming, dtype=float)
+    )
+    misalignments = (
+        np.zeros(8) if misalignments is None else np.asarray(misalignments, dtype=float)
+    )
+    segment = _segment()
+    k1 = torch.as_tensor(magnets, dtype=torch.float64)
+    offsets = torch.as_tensor(misalignments, dtype=torch.float64)
+    for index, name in zip((0, 1, 3), _QUADRUPOLES, strict=True):
+        getattr(segment, name).k1 = k1[..., index]
+    segment.AREAMCVM1.angle = k1[..., 2]
+    segment.AREAMCHM1.angle = k1[..., 4]
+    for pair, name in enumerate(_QUADRUPOLES):
+        getattr(segment, name).misalignment = offsets[..., 2 * pair : 2 * pair + 2]
+    out = segment.track(_incoming_beam(incoming))
+    # The screen reads positions relative to its own (misaligned) centre. Cheetah 0.8's
+    # Screen cannot broadcast a batch of misalignments against a batch of beams, so the
+    # offset is applied here.
+    beam = torch.stack([out.mu_x, out.sigma_x, out.mu_y, out.sigma_y], dim=-1)
+    beam[..., 0] = beam[..., 0] - offsets[..., 6]
+    beam[..., 2] = beam[..., 2] - offsets[..., 7]
+    return beam.detach().numpy().astype(float, copy=True)
+
+
+class CheetahBackend(Backend):
+    """ARES-EA in Cheetah, with a seeded random incoming beam and misalignments.
+
+    Parameters
+    ----------
+    incoming_mode : {"random", "constant"}
+        Draw the incoming beam uniformly within the design ranges each episode, or use
+        ``incoming_values``.
+    incoming_values : sequence of 11 float, optional
+        Constant incoming beam (see :func:`simulate_screen_beam`); default a 107 MeV beam.
+    misalignment_mode : {"random", "constant"}
+        Draw misalignments uniformly in ±2 mm, or use ``misalignment_values``.
+    misalignment_values : sequence of 8 float, optional
+        Constant misalignments in m; default zeros.
+    """
+
+    option_keys = ("incoming", "misalignments")
+
+    def __init__(
+        self,
+        incoming_mode: str = "random",
+        incoming_values: np.ndarray | None = None,
+        misalignment_mode: str = "random",
+        misalignment_values: np.ndarray | None = None,
+    ) -> None:
+        self.incoming_sampler = Sampler(
+            "incoming",
+            incoming_mode,
+            INCOMING_LOW,
+            INCOMING_HIGH,
+            incoming_values,
+            DEFAULT_INCOMING,
+        )
+        limit = np.full(8, MISALIGNMENT_LIMIT)
+        self.misalignment_sampler = Sampler(
+            "misalignment",
+            misalignment_mode,
+            -limit,
+            limit,
+            misalignment_values,
+            np.zeros(8),
+        )
+        self.incoming = self.incoming_sampler.values.copy()
+        self.misalignments = self.misalignment_sampler.values.copy()
+        self.magnets = np.zeros(5)
+        self._beam: np.ndarray | None = None
+
+    def reset(self, rng: np.random.Generator, options: Mapping[str, Any]) -> None:
+        """Draw (or take from ``options``) this episode's incoming beam and misalignments."""
+        incoming = self.incoming_sampler.draw(rng)
+        misalignments = self.misalignment_sampler.draw(rng)
+        if options.get("incoming") is not None:
+            incoming = as_vector(options["incoming"], 11, "options['incoming']")
+        if options.get("misalignments") is not None:
+            misalignments = as_vector(
+                options["misalignments"], 8, "options['misalignments']"
+            )
+        self.incoming, self.misalignments = incoming, misalignments
+        self._beam = None
+
+    def set_magnets(self, magnets: np.ndarray) -> None:
+        """Set the five magnets (Q1, Q2, CV, Q3, CH)."""
+        self.magnets = np.array(magnets, dtype=float)
+        self._beam = None
+
+    def get_magnets(self) -> np.ndarray:
+        """The five magnet settings."""
+        return self.magnets.copy()
+
+    def get_beam(self) -> np.ndarray:
+        """Beam on the screen [mu_x, sigma_x, mu_y, sigma_y] in m (tracked on demand)."""
+        if self._beam is None:
+            self._beam = simulate_screen_beam(
+                self.magnets, self.incoming, self.misalignments
+            )
+        return self._beam.copy()
+
+    def get_incoming(self) -> np.ndarray:
+        """This episode's incoming beam (11 numbers)."""
+        return self.incoming.copy()
+
+    def get_misalignments(self) -> np.ndarray:
+        """This episode's misalignments (8 numbers, m)."""
+        return self.misalignments.copy()

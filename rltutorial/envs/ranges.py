@@ -1,0 +1,135 @@
+"""Fixed facts of the ARES Experimental Area: magnet limits, screen geometry, sampling ranges.
+
+Every number that describes the machine lives here once, so the environment, the action
+modes, the renderer and the tests all read the same values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "MAGNET_NAMES",
+    "MAGNET_LABELS",
+    "QUAD_K1_LIMIT",
+    "CORRECTOR_ANGLE_LIMIT",
+    "MAGNET_LIMITS",
+    "BEAM_LABELS",
+    "INCOMING_LABELS",
+    "INCOMING_LOW",
+    "INCOMING_HIGH",
+    "DEFAULT_INCOMING",
+    "MISALIGNMENT_LABELS",
+    "MISALIGNMENT_LIMIT",
+    "TARGET_LOW",
+    "TARGET_HIGH",
+    "SCREEN_RESOLUTION",
+    "SCREEN_PIXEL_SIZE",
+    "SCREEN_BINNING",
+    "SCREEN_HALF_SIZE",
+    "sample_uniform",
+]
+
+#: Lattice names of the actuators in action/observation order (Q1, Q2, CV, Q3, CH).
+MAGNET_NAMES: tuple[str, ...] = (
+    "AREAMQZM1",
+    "AREAMQZM2",
+    "AREAMCVM1",
+    "AREAMQZM3",
+    "AREAMCHM1",
+)
+#: Short labels of the actuators, same order as :data:`MAGNET_NAMES`.
+MAGNET_LABELS: tuple[str, ...] = ("Q1", "Q2", "CV", "Q3", "CH")
+
+#: Largest quadrupole strength |k1| in 1/m².
+QUAD_K1_LIMIT = 72.0
+#: Largest corrector kick angle in rad.
+CORRECTOR_ANGLE_LIMIT = 6.1782e-3
+#: Symmetric limits of the five actuators (Q1, Q2, CV, Q3, CH): k1 in 1/m², angles in rad.
+MAGNET_LIMITS = np.array(
+    [
+        QUAD_K1_LIMIT,
+        QUAD_K1_LIMIT,
+        CORRECTOR_ANGLE_LIMIT,
+        QUAD_K1_LIMIT,
+        CORRECTOR_ANGLE_LIMIT,
+    ]
+)
+
+#: Beam parameters measured on the screen, all in m.
+BEAM_LABELS: tuple[str, ...] = ("mu_x", "sigma_x", "mu_y", "sigma_y")
+
+#: The 11 numbers describing an incoming beam (energy in eV, positions/sizes in m,
+#: angles/divergences in rad, sigma_p relative).
+INCOMING_LABELS: tuple[str, ...] = (
+    "energy",
+    "mu_x",
+    "mu_xp",
+    "mu_y",
+    "mu_yp",
+    "sigma_x",
+    "sigma_xp",
+    "sigma_y",
+    "sigma_yp",
+    "sigma_s",
+    "sigma_p",
+)
+#: Lower bounds of the incoming-beam randomisation, order of :data:`INCOMING_LABELS`.
+INCOMING_LOW = np.array(
+    [80e6, -1e-3, -1e-4, -1e-3, -1e-4, 1e-5, 1e-6, 1e-5, 1e-6, 1e-6, 1e-4]
+)
+#: Upper bounds of the incoming-beam randomisation, order of :data:`INCOMING_LABELS`.
+INCOMING_HIGH = np.array(
+    [160e6, 1e-3, 1e-4, 1e-3, 1e-4, 5e-4, 5e-5, 5e-4, 5e-5, 5e-5, 1e-3]
+)
+#: A typical centred ARES beam (107 MeV), used when no incoming beam is given.
+DEFAULT_INCOMING = np.array(
+    [107e6, 0.0, 0.0, 0.0, 0.0, 1.75e-4, 4e-6, 1.75e-4, 4e-6, 8e-6, 2e-3]
+)
+
+#: Misalignments in order Q1 (x, y), Q2 (x, y), Q3 (x, y), screen (x, y), all in m.
+MISALIGNMENT_LABELS: tuple[str, ...] = (
+    "q1_x",
+    "q1_y",
+    "q2_x",
+    "q2_y",
+    "q3_x",
+    "q3_y",
+    "screen_x",
+    "screen_y",
+)
+#: Largest random misalignment in m.
+MISALIGNMENT_LIMIT = 2e-3
+
+#: Bounds of randomly drawn target beams [mu_x, sigma_x, mu_y, sigma_y] in m.
+TARGET_LOW = np.array([-2e-3, 0.0, -2e-3, 0.0])
+TARGET_HIGH = np.array([2e-3, 2e-3, 2e-3, 2e-3])
+
+#: Camera sensor of AREABSCR1 in pixels (width, height), before binning.
+SCREEN_RESOLUTION: tuple[int, int] = (2448, 2040)
+#: Physical size of one unbinned pixel (width, height) in m.
+SCREEN_PIXEL_SIZE = np.array([3.3198e-6, 2.4469e-6])
+#: Default camera binning (4 × 4 pixels read out as one).
+SCREEN_BINNING = 4
+#: Half-width and half-height of the screen in m (≈ 4.06 mm × 2.50 mm).
+SCREEN_HALF_SIZE = np.array(SCREEN_RESOLUTION) * SCREEN_PIXEL_SIZE / 2
+
+
+def sample_uniform(
+    rng: np.random.Generator, low: np.ndarray, high: np.ndarray
+) -> np.ndarray:
+    """Draw one vector uniformly between ``low`` and ``high`` (same units as the bounds).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The caller's seeded generator; no global state is touched.
+    low, high : ndarray
+        Bounds of equal shape.
+
+    Returns
+    -------
+    ndarray
+        A float64 array of the bounds' shape.
+    """
+    return rng.uniform(np.asarray(low, dtype=float), np.asarray(high, dtype=float))

@@ -1,0 +1,84 @@
+"""How an episode's starting quantities are chosen: at random within bounds, or constant.
+
+The incoming beam, the misalignments, the target beam and the initial magnet settings are
+each described by a :class:`Sampler` built from a mode name (``"random"`` or
+``"constant"``) and optional values. Samplers validate on construction and draw only from
+the generator they are given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rltutorial.registry import lookup
+
+__all__ = ["SAMPLING_MODES", "Sampler", "as_vector"]
+
+
+def _random(rng: np.random.Generator, sampler: Sampler) -> np.ndarray:
+    return rng.uniform(sampler.low, sampler.high)
+
+
+def _constant(rng: np.random.Generator, sampler: Sampler) -> np.ndarray:
+    return sampler.values.copy()
+
+
+#: Registry of sampling modes: name -> function(rng, sampler) -> vector.
+SAMPLING_MODES: dict[str, Callable[[np.random.Generator, Sampler], np.ndarray]] = {
+    "random": _random,
+    "constant": _constant,
+}
+
+
+def as_vector(values: Sequence[float] | np.ndarray, size: int, what: str) -> np.ndarray:
+    """Convert ``values`` to a finite float64 vector of ``size`` numbers or raise ValueError."""
+    try:
+        vector = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be {size} numbers, got {values!r}.") from None
+    if vector.shape != (size,):
+        raise ValueError(
+            f"{what} must be {size} numbers, got shape {vector.shape}: {values!r}."
+        )
+    if not np.all(np.isfinite(vector)):
+        raise ValueError(f"{what} must be finite, got {values!r}.")
+    return vector
+
+
+@dataclass
+class Sampler:
+    """Chooses one vector per episode.
+
+    Parameters
+    ----------
+    name : str
+        Keyword prefix used in messages, e.g. ``"incoming"`` (for ``incoming_mode``).
+    mode : {"random", "constant"}
+        Draw uniformly in [low, high], or always return ``values``.
+    low, high : ndarray
+        Bounds of the random mode (units of the quantity).
+    values : sequence of float, optional
+        The constant vector; defaults to ``default`` when omitted.
+    default : ndarray
+        Used as ``values`` when none are given.
+    """
+
+    name: str
+    mode: str
+    low: np.ndarray
+    high: np.ndarray
+    values: Sequence[float] | np.ndarray | None = None
+    default: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self) -> None:
+        self._draw = lookup(SAMPLING_MODES, self.mode, f"{self.name}_mode")
+        size = len(self.low)
+        values = self.default if self.values is None else self.values
+        self.values = as_vector(values, size, f"{self.name}_values")
+
+    def draw(self, rng: np.random.Generator) -> np.ndarray:
+        """Return this episode's vector (float64), drawing from ``rng`` if random."""
+        return self._draw(rng, self)
