@@ -1,0 +1,74 @@
+"""Parameter sweeps, from a laptop to a Dask cluster: one row per point, none lost.
+
+:func:`run_sweep` calls ``simulate(**point)`` for every point and returns a
+:class:`pandas.DataFrame` in input order with the parameters, the results and
+:data:`RESERVED_COLUMNS` (``status``, ``error``, ``duration_s``, ``worker``,
+``attempts``). A point that fails, hangs or whose worker dies gets a row all the same:
+
+=========  ==========================================================================
+status     meaning
+=========  ==========================================================================
+ok         ``simulate`` returned a dict of results
+failed     ``simulate`` raised (``error`` holds ``Type: message``) or returned no dict
+timeout    ``simulate`` ran longer than ``timeout``
+lost       its workers died (Dask gave up after ``distributed.scheduler.allowed-
+           failures`` deaths), it was cancelled, or no worker was left for
+           ``no_worker_timeout`` s
+=========  ==========================================================================
+
+Where simulations run: ``client=None`` runs them one after another in this process;
+a :class:`distributed.Client` from :func:`make_client` runs them on a local cluster
+(processes, one thread each), an existing cluster reached by its scheduler address
+(SSH, cloud) or a Kubernetes cluster (dask-kubernetes operator).
+
+About ``timeout``: a Python thread cannot be killed. For backends that manage a
+subprocess (``"tracewin"``) the timeout is passed on and the subprocess is killed. For
+plain Python functions the point is reported as ``timeout`` and the sweep moves on,
+but the stuck call keeps running in a background thread of its worker until it
+returns or the worker stops.
+
+Examples
+--------
+>>> from rltutorial.sweep import grid, run_sweep
+>>> def square(x, offset=0.0):
+...     return {"y": x * x + offset}
+>>> frame = run_sweep(square, grid(x=[1.0, 2.0], offset=[0.0, 10.0]), progress=False)
+>>> frame["y"].tolist(), frame["status"].unique().tolist()
+([1.0, 11.0, 4.0, 14.0], ['ok'])
+"""
+
+from __future__ import annotations
+
+from rltutorial.sweep.backends import (
+    SWEEP_BACKENDS,
+    ProjectArchive,
+    SweepBackend,
+    cheetah_simulate,
+    get_backend,
+    pack_project,
+    register_backend,
+    tracewin_simulate,
+    unpack_project,
+)
+from rltutorial.sweep.cluster import make_client
+from rltutorial.sweep.execution import PointTimeoutError
+from rltutorial.sweep.grid import grid
+from rltutorial.sweep.runner import RESERVED_COLUMNS, STATUSES, run_sweep
+
+__all__ = [
+    "RESERVED_COLUMNS",
+    "STATUSES",
+    "SWEEP_BACKENDS",
+    "PointTimeoutError",
+    "ProjectArchive",
+    "SweepBackend",
+    "cheetah_simulate",
+    "get_backend",
+    "grid",
+    "make_client",
+    "pack_project",
+    "register_backend",
+    "run_sweep",
+    "tracewin_simulate",
+    "unpack_project",
+]

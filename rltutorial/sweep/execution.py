@@ -1,0 +1,82 @@
+"""Running one sweep point where it lands: never raises, always returns a record.
+
+These functions run inside Dask workers (or in this process for serial sweeps), so
+they stay small and import only what they need.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["PointTimeoutError", "describe_error", "run_point"]
+
+
+class PointTimeoutError(TimeoutError):
+    """A simulation did not return within the sweep's timeout."""
+
+
+def run_point(
+    simulate: Callable[..., Any],
+    point: Mapping[str, Any],
+    fixed: Mapping[str, Any],
+    watchdog_s: float | None,
+) -> dict[str, Any]:
+    """Run one point where it lands (this process or a Dask worker); never raises."""
+    worker = _worker_address()
+    start = time.perf_counter()
+    try:
+        result = _call(simulate, {**fixed, **point}, watchdog_s)
+        if not isinstance(result, Mapping):
+            raise TypeError(
+                f"simulate must return a dict of results, got {type(result).__name__}"
+            )
+        record = {"status": "ok", "error": "", "result": dict(result)}
+    except TimeoutError as error:
+        record = {"status": "timeout", "error": describe_error(error)}
+    except Exception as error:
+        record = {"status": "failed", "error": describe_error(error)}
+    record.update(duration_s=time.perf_counter() - start, worker=worker)
+    return record
+
+
+def _call(func: Callable[..., Any], kwargs: dict, watchdog_s: float | None) -> Any:
+    """Call ``func(**kwargs)``; give up after ``watchdog_s`` s (thread left running)."""
+    if watchdog_s is None:
+        return func(**kwargs)
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = func(**kwargs)
+        except BaseException as error:  # handed to the caller below
+            box["error"] = error
+
+    thread = threading.Thread(target=target, name="rltutorial-sweep-point", daemon=True)
+    thread.start()
+    thread.join(watchdog_s)
+    if thread.is_alive():
+        raise PointTimeoutError(
+            f"simulate did not return within {watchdog_s:g} s; it was abandoned "
+            "(a Python thread cannot be killed: it may keep running in the background)"
+        )
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _worker_address() -> str:
+    """Address of the Dask worker running this task, or ``"local"``."""
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return "local"
+
+
+def describe_error(error: BaseException) -> str:
+    """``Type: message`` of an exception, on one line if short."""
+    return f"{type(error).__name__}: {error}".strip()

@@ -1,0 +1,54 @@
+"""Parameter grids for sweeps: every combination of a few axes."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+__all__ = ["grid"]
+
+
+def grid(**axes: Iterable[Any] | Any) -> list[dict[str, Any]]:
+    """All combinations of the given axis values, first axis varying slowest.
+
+    Parameters
+    ----------
+    **axes : iterable or scalar
+        Values of each parameter, e.g. ``q1=np.linspace(-10, 10, 5)`` or
+        ``energy=[80e6, 120e6]``; a scalar is a fixed value. Keys that are not Python
+        names work too: ``grid(**{"ele[27][6]": [-1200, -1100]})``.
+
+    Returns
+    -------
+    list[dict[str, Any]]
+        One dict per point, with plain Python numbers instead of numpy scalars.
+
+    Raises
+    ------
+    ValueError
+        If there is no axis, or an axis is empty or not one-dimensional.
+    """
+    if not axes:
+        raise ValueError("grid() needs at least one axis, e.g. grid(q1=[0.0, 1.0])")
+    values = [_axis_values(name, axis) for name, axis in axes.items()]
+    return [dict(zip(axes, combo, strict=True)) for combo in itertools.product(*values)]
+
+
+def _axis_values(name: str, axis: Any) -> list[Any]:
+    """Return one axis as a list of plain values."""
+    if isinstance(axis, (str, bytes)) or np.ndim(axis) == 0:
+        return [_plain(axis)]
+    if np.ndim(axis) > 1:
+        raise ValueError(f"grid axis {name!r} must be 1-D, got shape {np.shape(axis)}")
+    values = [_plain(value) for value in axis]
+    if not values:
+        raise ValueError(f"grid axis {name!r} is empty")
+    return values
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalar -> Python scalar; anything else unchanged."""
+    return value.item() if isinstance(value, np.generic) else value
