@@ -227,9 +227,7 @@ class AresEA(gym.Env):
             raise ValueError(
                 f"Action must have 5 values (Q1, Q2, CV, Q3, CH), got shape {action.shape}."
             )
-        magnets, clipped = apply_action(
-            self._action, self.backend.get_magnets(), action
-        )
+        magnets, clipped = self._apply(self.backend.get_magnets(), action)
         self.backend.set_magnets(magnets)
         beam = self.backend.get_beam()
         judgement = self.rules.judge(
@@ -252,6 +250,12 @@ class AresEA(gym.Env):
             False,
             info,
         )
+
+    def _apply(
+        self, magnets: np.ndarray, action: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """New magnet settings (..., 5) and clipping flags for actions (..., 5)."""
+        return apply_action(self._action, magnets, action)
 
     def _observation(self) -> dict[str, np.ndarray]:
         observation = {

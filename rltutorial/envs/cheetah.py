@@ -9,7 +9,8 @@ uses. Cheetah is imported lazily, so importing :mod:`rltutorial` stays cheap.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -93,6 +94,23 @@ def _segment():
     return _CACHE.segment
 
 
+@contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """Run torch on one intra-op thread, restoring the caller's setting afterwards.
+
+    Cheetah's tensors here are tiny (N × 7 × 7); spreading them over threads costs more
+    than it gains, by about 5x when the other core is busy (benchmarks/env_throughput.py).
+    """
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def _incoming_beam(incoming: np.ndarray):
     import cheetah
     import torch
@@ -138,7 +156,6 @@ def simulate_screen_beam(
         mu_x, sigma_x, mu_y, sigma_y on the screen in m (batch shape broadcast from the
         inputs).
     """
-    import torch
 
     magnets = np.asarray(magnets, dtype=float)
     incoming = (
@@ -147,7 +164,15 @@ def simulate_screen_beam(
     misalignments = (
         np.zeros(8) if misalignments is None else np.asarray(misalignments, dtype=float)
     )
-    segment = _segment()
+    with _one_torch_thread():
+        return _track(_segment(), magnets, incoming, misalignments)
+
+
+def _track(
+    segment, magnets: np.ndarray, incoming: np.ndarray, misalignments: np.ndarray
+) -> np.ndarray:
+    import torch
+
     k1 = torch.as_tensor(magnets, dtype=torch.float64)
     offsets = torch.as_tensor(misalignments, dtype=torch.float64)
     for index, name in zip((0, 1, 3), _QUADRUPOLES, strict=True):

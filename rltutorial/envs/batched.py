@@ -1,0 +1,279 @@
+"""Many ARES-EA episodes in one Cheetah call per step, as a Stable-Baselines3 ``VecEnv``.
+
+:class:`BatchedAresEA` behaves like a ``DummyVecEnv`` of :func:`rltutorial.make_env`
+copies — same spaces, rewards, termination, time limit, action filtering and rescaling,
+frame stacking, auto-reset with ``terminal_observation``, per-env seeding — but tracks
+all N beams with a single vectorised :func:`~rltutorial.envs.cheetah.simulate_screen_beam`
+call, and computes the screen's pixel sum from the beam moments instead of an image.
+The task rules are the very same :class:`~rltutorial.envs.task.TaskRules` object the
+single environment uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from gymnasium.utils.seeding import np_random
+from gymnasium.wrappers.utils import rescale_box
+from stable_baselines3.common.vec_env.base_vec_env import (
+    VecEnv,
+    VecEnvIndices,
+    VecEnvStepReturn,
+)
+
+from rltutorial.config import validate_config
+from rltutorial.envs.ares_ea import AresEACheetah
+from rltutorial.envs.cheetah import simulate_screen_beam
+from rltutorial.envs.screen import fraction_on_screen
+from rltutorial.envs.task import beam_errors
+
+__all__ = ["BatchedAresEA"]
+
+_INFO_ERRORS = ("err_mu_x", "err_sigma_x", "err_mu_y", "err_sigma_y")
+
+
+class BatchedAresEA(VecEnv):
+    """N ARES-EA environments of one config, simulated together.
+
+    Parameters
+    ----------
+    config : dict
+        A config as for :func:`rltutorial.make_env` (validated here).
+    n_envs : int
+        Number of environments.
+    seed : int, optional
+        Environment i is reset with ``seed + i`` on the first reset (as ``DummyVecEnv``).
+
+    Notes
+    -----
+    ``render()`` draws the environment ``render_index`` (default 0).
+    """
+
+    def __init__(
+        self, config: Mapping[str, Any] | None, n_envs: int, seed: int | None = None
+    ) -> None:
+        from rltutorial.wrappers import make_env
+
+        if (
+            isinstance(n_envs, bool)
+            or not isinstance(n_envs, (int, np.integer))
+            or n_envs < 1
+        ):
+            raise ValueError(f"n_envs must be a positive integer, got {n_envs!r}.")
+        self.config = validate_config(config)
+        template = make_env(self.config)
+        self.task = AresEACheetah(**_env_kwargs(self.config), render_mode="rgb_array")
+        self.num_envs = int(n_envs)  # needed by get_attr during VecEnv.__init__
+        super().__init__(int(n_envs), template.observation_space, template.action_space)
+        self._keys = list(_filtered_keys(self.task, self.config["filter_observation"]))
+        self._filter = np.asarray(self.config["filter_action"])
+        self._rescale = _action_transform(
+            self.task, self._filter, self.config["rescale_action"]
+        )
+        self._stack = self.config["frame_stack"] or 1
+        self._limit = self.config["time_limit"] or np.iinfo(np.int64).max
+        self._rngs = [np_random(None)[0] for _ in range(n_envs)]
+        self._seeds: list[int | None] = [
+            None if seed is None else seed + i for i in range(n_envs)
+        ]
+        self._allocate(int(n_envs))
+        self.render_index = 0
+
+    def _allocate(self, n: int) -> None:
+        self.magnets = np.zeros((n, 5))
+        self.incoming = np.zeros((n, 11))
+        self.misalignments = np.zeros((n, 8))
+        self.targets = np.zeros((n, 4))
+        self.beams = np.zeros((n, 4))
+        self.initial = np.zeros((n, 4))
+        self.steps_in_threshold = np.zeros(n, dtype=int)
+        self.time_steps = np.zeros(n, dtype=int)
+        self.frames = np.zeros(
+            (n, self._stack, self.observation_space.shape[0] // self._stack), np.float32
+        )
+        self._actions = np.zeros((n, len(self._filter)), np.float32)
+
+    # ---------------------------------------------------------------- resets
+    def seed(self, seed: int | None = None) -> Sequence[None | int]:
+        """Seed the next reset of environment i with ``seed + i``."""
+        self._seeds = [None if seed is None else seed + i for i in range(self.num_envs)]
+        return self._seeds
+
+    def reset(self) -> np.ndarray:
+        """Reset every environment (using pending seeds) and return flat observations."""
+        self._reset_envs(np.arange(self.num_envs))
+        self._seeds = [None] * self.num_envs
+        return self._observations()
+
+    def _draw(self, index: int) -> None:
+        if self._seeds[index] is not None:
+            self._rngs[index] = np_random(self._seeds[index])[0]
+        rng, task = self._rngs[index], self.task
+        self.incoming[index] = task.backend.incoming_sampler.draw(rng)
+        self.misalignments[index] = task.backend.misalignment_sampler.draw(rng)
+        self.targets[index] = task.target_sampler.draw(rng)
+        self.magnets[index] = task.magnet_sampler.draw(rng)
+
+    def _reset_envs(self, indices: np.ndarray) -> None:
+        if len(indices) == 0:
+            return
+        for index in indices:
+            self._draw(int(index))
+        self.beams[indices] = simulate_screen_beam(
+            self.magnets[indices], self.incoming[indices], self.misalignments[indices]
+        )
+        self.initial[indices] = self.beams[indices]
+        self.steps_in_threshold[indices] = 0
+        self.time_steps[indices] = 0
+        flat = self._flat(indices)
+        self.frames[indices] = flat[:, None, :]
+
+    # ----------------------------------------------------------------- steps
+    def step_async(self, actions: np.ndarray) -> None:
+        """Store the agents' actions, shape (N, k) in the rescaled action space."""
+        self._actions = np.asarray(actions, dtype=np.float32).reshape(self.num_envs, -1)
+
+    def step_wait(self) -> VecEnvStepReturn:
+        """Advance all environments by one step in one Cheetah call."""
+        full = np.zeros((self.num_envs, 5))
+        full[:, self._filter] = self._rescale(self._actions)
+        self.magnets, clipped = self.task._apply(self.magnets, full)
+        beams = simulate_screen_beam(self.magnets, self.incoming, self.misalignments)
+        pixel_sum = fraction_on_screen(beams)
+        judgement = self.task.rules.judge(
+            beams,
+            self.beams,
+            self.initial,
+            self.targets,
+            pixel_sum,
+            self.steps_in_threshold,
+        )
+        self.beams, self.steps_in_threshold = beams, judgement.steps_in_threshold
+        self.time_steps += 1
+        truncated = self.time_steps >= self._limit
+        dones = judgement.terminated | truncated
+        self.frames = np.roll(self.frames, -1, axis=1)
+        self.frames[:, -1] = self._flat(np.arange(self.num_envs))
+        observations = self._observations()
+        infos = self._infos(judgement, pixel_sum, clipped)
+        done_indices = np.flatnonzero(dones)
+        for index in done_indices:
+            infos[index]["TimeLimit.truncated"] = bool(
+                truncated[index] and not judgement.terminated[index]
+            )
+            infos[index]["terminal_observation"] = observations[index].copy()
+        self._reset_envs(done_indices)
+        observations[done_indices] = self._observations()[done_indices]
+        return observations, judgement.reward.astype(np.float32), dones, infos
+
+    # ------------------------------------------------------------ observations
+    def _flat(self, indices: np.ndarray) -> np.ndarray:
+        parts = {
+            "beam": self.beams[indices],
+            "magnets": self.magnets[indices],
+            "target": self.targets[indices],
+            "incoming": self.incoming[indices],
+            "misalignments": self.misalignments[indices],
+        }
+        return np.concatenate([parts[key] for key in self._keys], axis=1).astype(
+            np.float32
+        )
+
+    def _observations(self) -> np.ndarray:
+        return self.frames.reshape(self.num_envs, -1).copy()
+
+    def _infos(
+        self, judgement: Any, pixel_sum: np.ndarray, clipped: np.ndarray
+    ) -> list[dict[str, Any]]:
+        errors = beam_errors(self.beams, self.targets)
+        objective = np.sum(self.task.rules.weights * errors, axis=1)
+        columns = {
+            **{name: errors[:, i].tolist() for i, name in enumerate(_INFO_ERRORS)},
+            "mae_focus": errors[:, [1, 3]].mean(axis=1).tolist(),
+            "mae_all": errors.mean(axis=1).tolist(),
+            "is_success": judgement.in_threshold.tolist(),
+            "steps_in_threshold": self.steps_in_threshold.tolist(),
+            "time_step": self.time_steps.tolist(),
+            "on_screen": judgement.on_screen.tolist(),
+            "pixel_sum": pixel_sum.tolist(),
+            "objective": objective.tolist(),
+            "action_clipped": clipped.tolist(),
+        }
+        names = list(columns)
+        return [
+            dict(zip(names, row, strict=True))
+            for row in zip(*columns.values(), strict=True)
+        ]
+
+    # ------------------------------------------------------------- rendering
+    def render(self, mode: str | None = None) -> np.ndarray:
+        """RGB image of environment ``render_index``."""
+        index = self.render_index
+        self.task.backend.incoming = self.incoming[index]
+        self.task.backend.misalignments = self.misalignments[index]
+        self.task.backend.set_magnets(self.magnets[index])
+        self.task.target = self.targets[index]
+        self.task._previous_beam = self.beams[index]
+        self.task._time_step = int(self.time_steps[index])
+        return self.task.render()
+
+    def get_images(self) -> Sequence[np.ndarray]:
+        """Only the environment ``render_index`` is drawn (drawing all would be slow)."""
+        return [self.render()]
+
+    # ----------------------------------------------------- VecEnv plumbing
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
+        """Attributes of the shared task object, once per selected environment."""
+        return [getattr(self.task, attr_name) for _ in self._get_indices(indices)]
+
+    def set_attr(
+        self, attr_name: str, value: Any, indices: VecEnvIndices = None
+    ) -> None:
+        """Not supported: all environments share one configuration."""
+        raise AttributeError(
+            "BatchedAresEA shares one configuration; build a new one to change it."
+        )
+
+    def env_method(
+        self, method_name: str, *args: Any, indices: VecEnvIndices = None, **kwargs: Any
+    ) -> list[Any]:
+        """Not supported: there are no per-environment objects to call."""
+        raise AttributeError(
+            f"BatchedAresEA has no per-environment objects to call {method_name!r} on."
+        )
+
+    def env_is_wrapped(
+        self, wrapper_class: type, indices: VecEnvIndices = None
+    ) -> list[bool]:
+        """No gymnasium wrappers are involved (Monitor statistics come from VecMonitor)."""
+        return [False for _ in self._get_indices(indices)]
+
+
+def _env_kwargs(config: Mapping[str, Any]) -> dict[str, Any]:
+    from rltutorial.wrappers import env_kwargs
+
+    return env_kwargs(config)
+
+
+def _filtered_keys(task: AresEACheetah, keys: Sequence[str]) -> list[str]:
+    from gymnasium import spaces
+
+    return list(spaces.Dict({key: task.observation_space[key] for key in keys}).spaces)
+
+
+def _action_transform(
+    task: AresEACheetah, indices: np.ndarray, bounds: Sequence[float] | None
+):
+    from gymnasium import spaces
+
+    space = task.action_space
+    filtered = spaces.Box(space.low[indices], space.high[indices], dtype=space.dtype)
+    if bounds is None:
+        return lambda action: action
+    _, _, backward = rescale_box(filtered, np.float32(bounds[0]), np.float32(bounds[1]))
+    return backward
