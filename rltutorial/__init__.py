@@ -9,6 +9,7 @@ from __future__ import annotations
 from rltutorial.config import DEFAULT_CONFIG, load_config, save_config, validate_config
 from rltutorial.envs import ENV_ID, AresEA, AresEACheetah
 from rltutorial.rewards import REWARD_MODES, register_reward
+from rltutorial.vec_env import make_vec_env
 from rltutorial.wrappers import make_env
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "REWARD_MODES",
     "load_config",
     "make_env",
+    "make_vec_env",
     "register_reward",
     "save_config",
     "validate_config",
