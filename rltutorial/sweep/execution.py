@@ -19,8 +19,8 @@ class PointTimeoutError(TimeoutError):
 
 
 def run_point(
-    simulate: Callable[..., Any],
     point: Mapping[str, Any],
+    simulate: Callable[..., Any],
     fixed: Mapping[str, Any],
     watchdog_s: float | None,
 ) -> dict[str, Any]:

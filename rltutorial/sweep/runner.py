@@ -172,7 +172,7 @@ def _run_serial(plan: _Plan, bar) -> list[dict[str, Any]]:
         attempt = 0
         while True:
             attempt += 1
-            record = run_point(plan.simulate, point, plan.fixed, plan.watchdog_s)
+            record = run_point(point, plan.simulate, plan.fixed, plan.watchdog_s)
             if record["status"] not in _RETRYABLE or attempt > plan.retries:
                 break
         record["attempts"] = attempt
@@ -199,8 +199,7 @@ class _DistributedRun:
         """Run all points; return one record per point in input order."""
         fixed = self._ship(self.plan.fixed)
         try:
-            for index in range(len(self.plan.points)):
-                self._submit(index, fixed)
+            self._submit(list(range(len(self.plan.points))), fixed)
             self._collect(fixed)
         except BaseException:
             self.client.cancel(list(self.pending))
@@ -216,20 +215,21 @@ class _DistributedRun:
         [future] = self.client.scatter([fixed], broadcast=True, hash=False)
         return future
 
-    def _submit(self, index: int, fixed) -> None:
-        """Submit one attempt of point ``index``."""
-        self.attempts[index] += 1
-        future = self.client.submit(
+    def _submit(self, indices: list[int], fixed) -> None:
+        """Submit the next attempt of these points, as one batch (one task group)."""
+        for index in indices:
+            self.attempts[index] += 1
+        futures = self.client.map(
             run_point,
-            self.plan.simulate,
-            self.plan.points[index],
-            fixed,
-            self.plan.watchdog_s,
-            key=f"sweep-{self.tag}-{index}-{self.attempts[index]}",
-            pure=False,
+            [self.plan.points[index] for index in indices],
+            key=[f"sweep-{self.tag}-{i}-{self.attempts[i]}" for i in indices],
+            simulate=self.plan.simulate,
+            fixed=fixed,
+            watchdog_s=self.plan.watchdog_s,
         )
-        self.pending[future] = index
-        future.add_done_callback(self.finished.put)
+        for index, future in zip(indices, futures, strict=True):
+            self.pending[future] = index
+            future.add_done_callback(self.finished.put)
 
     def _collect(self, fixed) -> None:
         """Take finished futures as they come; resubmit retries; stop when done."""
@@ -248,7 +248,7 @@ class _DistributedRun:
                 record["status"] in _RETRYABLE
                 and self.attempts[index] <= self.plan.retries
             ):
-                self._submit(index, fixed)
+                self._submit([index], fixed)
                 continue
             self._store(index, record)
 
@@ -266,7 +266,7 @@ class _DistributedRun:
             try:
                 return future.result(timeout=self.no_worker_timeout)
             except Exception as error:  # result lost with its worker meanwhile
-                return _lost(f"result could not be fetched: {describe_error(error)}")
+                return _lost(f"result lost with its worker: {describe_error(error)}")
         if future.status == "cancelled":
             return _lost("cancelled before it finished (scheduler lost or restarted?)")
         error = future.exception()
