@@ -6,6 +6,7 @@ they stay small and import only what they need.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -69,11 +70,12 @@ def _call(func: Callable[..., Any], kwargs: dict, watchdog_s: float | None) -> A
 
 def _worker_address() -> str:
     """Address of the Dask worker running this task, or ``"local"``."""
+    distributed = sys.modules.get("distributed")  # never imported outside Dask
+    if distributed is None:
+        return "local"
     try:
-        from distributed import get_worker
-
-        return str(get_worker().address)
-    except (ImportError, ValueError):
+        return str(distributed.get_worker().address)
+    except ValueError:
         return "local"
 
 

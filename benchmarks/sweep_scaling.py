@@ -1,0 +1,105 @@
+"""Sweep scaling: serial vs a LocalCluster with 1, 2, ... worker processes.
+
+The workload is CPU-bound pure Python/numpy (a chain of small 4x4 matrix products,
+calibrated to about 50 ms per point), so it holds the GIL: only processes scale.
+Prints wall times, speedups over serial, parallel efficiency and the per-task
+overhead of going through Dask.
+
+    python benchmarks/sweep_scaling.py            # 64 points of ~50 ms
+    python benchmarks/sweep_scaling.py --quick    # 16 points, a few seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+from rltutorial.sweep import grid, make_client, run_sweep
+
+
+def matrix_chain(seed: int, n_products: int) -> dict[str, float]:
+    """Multiply ``n_products`` random-ish 4x4 matrices; return the final trace."""
+    rng = np.random.default_rng(seed)
+    matrices = rng.normal(scale=0.5, size=(8, 4, 4))
+    state = np.eye(4)
+    for step in range(n_products):
+        state = matrices[step % 8] @ state
+        state /= np.abs(state).max()
+    return {"trace": float(np.trace(state))}
+
+
+def noop(seed: int) -> dict[str, float]:
+    """A task that does nothing, to measure pure scheduling overhead."""
+    return {"value": float(seed)}
+
+
+def calibrate(target_s: float) -> int:
+    """Number of products that take about ``target_s`` seconds here."""
+    n_probe = 2000
+    start = time.perf_counter()
+    matrix_chain(0, n_probe)
+    elapsed = time.perf_counter() - start
+    return max(1, int(n_probe * target_s / elapsed))
+
+
+def timed_sweep(points: list[dict], client, n_products: int) -> tuple[float, float]:
+    """Wall time of one sweep and the mean in-task duration, in s."""
+    start = time.perf_counter()
+    frame = run_sweep(
+        matrix_chain,
+        points,
+        client=client,
+        progress=False,
+        simulate_kwargs={"n_products": n_products},
+    )
+    wall = time.perf_counter() - start
+    if set(frame["status"]) != {"ok"}:
+        raise RuntimeError(f"benchmark points failed:\n{frame[frame.status != 'ok']}")
+    return wall, float(frame["duration_s"].mean())
+
+
+def on_cluster(n_workers: int, points: list[dict], n_products: int, n_noop: int):
+    """(sweep wall s, no-op overhead per task s) on a fresh LocalCluster."""
+    with make_client(n_workers=n_workers, dashboard_address=None) as client:
+        timed_sweep(points[: 2 * n_workers], client, n_products)  # warm-up imports
+        wall, _ = timed_sweep(points, client, n_products)
+        start = time.perf_counter()
+        run_sweep(noop, grid(seed=range(n_noop)), client=client, progress=False)
+        overhead = (time.perf_counter() - start) / n_noop
+    return wall, overhead
+
+
+def main() -> None:
+    """Run the benchmark and print a table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--points", type=int, default=64)
+    parser.add_argument("--ms-per-point", type=float, default=50.0)
+    parser.add_argument("--max-workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--quick", action="store_true", help="16 points")
+    args = parser.parse_args()
+    n_points = 16 if args.quick else args.points
+    n_products = calibrate(args.ms_per_point / 1000)
+    points = grid(seed=range(n_points))
+    timed_sweep(points[:2], None, n_products)  # warm-up
+    serial, task_s = timed_sweep(points, None, n_products)
+    load = os.getloadavg()[0]
+    print(f"{n_points} points, {task_s * 1e3:.1f} ms of work each", end=" ")
+    print(f"({n_products} 4x4 products); load average {load:.2f}")
+    header = ("mode", "wall s", "speedup", "efficiency", "overhead/task")
+    print(f"{header[0]:<12}{header[1]:>9}{header[2]:>9}{header[3]:>12}{header[4]:>16}")
+    print(f"{'serial':<12}{serial:>9.2f}{1.0:>9.2f}{1.0:>12.2f}{'-':>16}")
+    for n_workers in range(1, args.max_workers + 1):
+        wall, overhead = on_cluster(n_workers, points, n_products, 4 * n_points)
+        speedup = serial / wall
+        print(
+            f"{f'{n_workers} worker(s)':<12}{wall:>9.2f}{speedup:>9.2f}"
+            f"{speedup / n_workers:>12.2f}{overhead * 1e3:>13.1f} ms"
+        )
+    print("overhead/task: wall time per no-op task through run_sweep on that cluster")
+
+
+if __name__ == "__main__":
+    main()
