@@ -225,7 +225,8 @@ def unpack_project(
     Returns
     -------
     Path
-        The ``.ini`` file of the unpacked copy (shared, read-only use).
+        The ``.ini`` file of the unpacked copy (shared, read-only use). Copies stay
+        in the cache folder until deleted.
 
     Raises
     ------
@@ -306,12 +307,18 @@ def tracewin_simulate(
     result = TraceWin(ini, executable=executable).run(
         {**(params or {}), **param_kwargs}, timeout=timeout
     )
-    summary = {str(key): value for key, value in result.partran.iloc[-1].items()}
+    last = result.partran.iloc[-1]
+    summary: dict[str, Any] = {str(key): _plain(value) for key, value in last.items()}
     if keep_calc_dir:
         summary["calc_dir"] = str(result.calc_dir)
     else:
         result.cleanup()
     return summary
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalar -> Python scalar; anything else unchanged."""
+    return value.item() if hasattr(value, "item") else value
 
 
 def _prepare_tracewin(kwargs: dict) -> dict:
