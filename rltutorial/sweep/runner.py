@@ -9,13 +9,16 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from rltutorial.sweep.backends import SWEEP_BACKENDS, SweepBackend, get_backend
 from rltutorial.sweep.execution import describe_error, run_point
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 __all__ = ["RESERVED_COLUMNS", "STATUSES", "run_sweep"]
 
@@ -49,7 +52,7 @@ class _Plan:
 def run_sweep(
     simulate: str | Callable[..., Mapping[str, Any]],
     points: Iterable[Mapping[str, Any]],
-    client: Any = None,
+    client: Client | None = None,
     retries: int = 0,
     timeout: float | None = None,
     progress: bool = True,
