@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import re
 import sys
@@ -67,6 +68,7 @@ def slow_affine(x):
 def local_client():
     """A LocalCluster with two single-threaded worker processes."""
     client = make_client(n_workers=2, dashboard_address=None)
+    client.run(importlib.import_module, "rltutorial.sweep.execution")  # warm up
     yield client
     client.close()
 

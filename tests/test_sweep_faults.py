@@ -8,6 +8,7 @@ process removes that worker for good.
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import socket
@@ -99,6 +100,7 @@ def _start(tmp_path: Path, n_workers: int, config: dict[str, str] | None = None)
     try:
         client = make_client(cluster.address, timeout=STARTUP_S)
         client.wait_for_workers(n_workers, timeout=STARTUP_S)
+        client.run(importlib.import_module, "rltutorial.sweep.execution")
     except BaseException:
         cluster.close()
         raise
