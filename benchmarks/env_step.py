@@ -18,7 +18,9 @@ from rltutorial.envs import AresEACheetah
 
 def _per_step(env: AresEACheetah, steps: int, extra=None) -> float:
     env.reset(seed=0)
-    actions = np.random.default_rng(0).uniform(env.action_space.low, env.action_space.high, (steps, 5))
+    actions = np.random.default_rng(0).uniform(
+        env.action_space.low, env.action_space.high, (steps, 5)
+    )
     start = time.perf_counter()
     for action in actions:
         env.step(action)
