@@ -6,9 +6,13 @@
 
 from __future__ import annotations
 
+from rltutorial.agents import list_agents, load_agent
 from rltutorial.config import DEFAULT_CONFIG, load_config, save_config, validate_config
 from rltutorial.envs import ENV_ID, AresEA, AresEACheetah
+from rltutorial.evaluation import compare_agents, evaluate_agent
+from rltutorial.fast import fast_mode
 from rltutorial.rewards import REWARD_MODES, register_reward
+from rltutorial.training import train
 from rltutorial.vec_env import make_vec_env
 from rltutorial.wrappers import make_env
 
@@ -18,11 +22,17 @@ __all__ = [
     "AresEA",
     "AresEACheetah",
     "REWARD_MODES",
+    "compare_agents",
+    "evaluate_agent",
+    "fast_mode",
+    "list_agents",
+    "load_agent",
     "load_config",
     "make_env",
     "make_vec_env",
     "register_reward",
     "save_config",
+    "train",
     "validate_config",
 ]
 

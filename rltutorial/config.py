@@ -79,6 +79,14 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "gamma": 0.99,
     "learning_rate": 3e-4,
     "net_arch": [64, 64],
+    "learning_rate_schedule": "constant",
+    "gae_lambda": 0.95,
+    "clip_range": 0.2,
+    "ent_coef": 0.0,
+    # evaluation during training (keeps the best policy)
+    "eval_every": 20_000,
+    "eval_episodes": 50,
+    "eval_criterion": "return",
 }
 
 Check = Callable[[str, Any], None]
@@ -198,6 +206,14 @@ def layers(key: str, value: Any) -> None:
 
 _MODES = lambda: SAMPLING_MODES  # noqa: E731
 
+
+def _registry(name: str) -> Mapping:
+    """A training registry, imported when a config is validated (avoids an import cycle)."""
+    from rltutorial import algorithms
+
+    return getattr(algorithms, name)
+
+
 #: Validator of every config key: key -> check(key, value) raising ValueError.
 CONFIG_SCHEMA: dict[str, Check] = {
     "action_mode": choice(lambda: ACTION_MODES),
@@ -236,6 +252,13 @@ CONFIG_SCHEMA: dict[str, Check] = {
     "gamma": number(0.0, 1.0),
     "learning_rate": number(0.0, 1.0),
     "net_arch": layers,
+    "learning_rate_schedule": choice(lambda: _registry("LEARNING_RATE_SCHEDULES")),
+    "gae_lambda": number(0.0, 1.0),
+    "clip_range": number(0.0, 10.0),
+    "ent_coef": number(0.0),
+    "eval_every": number(1, integer=True, optional=True),
+    "eval_episodes": number(1, integer=True),
+    "eval_criterion": choice(lambda: _registry("EVAL_CRITERIA")),
 }
 
 

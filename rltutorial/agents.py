@@ -1,0 +1,384 @@
+"""The agent zoo: trained agents by name, loaded from plain files without pickle.
+
+>>> import rltutorial
+>>> rltutorial.list_agents()                      # doctest: +SKIP
+['Bertha Sparkman', 'Betty Gordon', 'David Archibald', ...]
+>>> agent = rltutorial.load_agent("reference")    # doctest: +SKIP
+>>> episode = agent.run_episode(seed=0)           # one row per step
+
+An :class:`Agent` holds its config, the policy network (rebuilt from the config and
+filled with the saved state dict), the observation-normalisation statistics and the
+metrics written when it was trained. See :mod:`rltutorial.agent_io` for the folder format.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rltutorial import agent_io
+from rltutorial.algorithms import get_algorithm, torch_threads
+from rltutorial.config import validate_config
+from rltutorial.paths import models_dir
+from rltutorial.wrappers import NormalizationStats, NotVecNormalize, make_env
+
+__all__ = [
+    "Agent",
+    "AGENT_ALIASES",
+    "REFERENCE_AGENT",
+    "FIXED_KEYS",
+    "list_agents",
+    "load_agent",
+    "resolve_agent_name",
+    "register_alias",
+]
+
+#: Name of the best agent for the workshop's focusing task.
+REFERENCE_AGENT = "Veronica Mosley"
+#: Other names agents answer to: alias -> agent name.
+AGENT_ALIASES: dict[str, str] = {"reference": REFERENCE_AGENT}
+#: Config keys that shape the policy's inputs and outputs; an agent's environment
+#: cannot change them.
+FIXED_KEYS = (
+    "filter_observation",
+    "filter_action",
+    "frame_stack",
+    "rescale_action",
+    "normalize_observation",
+)
+
+
+class Agent:
+    """A trained agent: policy, config, normalisation statistics and metrics.
+
+    Parameters
+    ----------
+    name : str
+        The agent's name (its folder name in the zoo).
+    config : dict
+        The config it was trained with.
+    policy : torch.nn.Module
+        Policy with a Stable-Baselines3 style ``predict(observation, deterministic)``.
+    normalization : NormalizationStats, optional
+        Observation statistics (None if observations are not normalised).
+    metrics : dict, optional
+        Evaluation summary and training facts.
+    folder : Path, optional
+        Where the agent is stored.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        config: Mapping[str, Any],
+        policy: Any,
+        normalization: NormalizationStats | None = None,
+        metrics: Mapping[str, Any] | None = None,
+        folder: Path | None = None,
+    ) -> None:
+        self.name = name
+        self.config = validate_config(config)
+        self.policy = policy
+        self.normalization = normalization
+        self.metrics = copy.deepcopy(dict(metrics or {}))
+        self.folder = folder
+
+    def __repr__(self) -> str:
+        return f"Agent({self.name!r}, reward_mode={self.config['reward_mode']!r})"
+
+    @classmethod
+    def from_folder(cls, folder: str | Path) -> Agent:
+        """Load an agent folder (see :mod:`rltutorial.agent_io`) without unpickling."""
+        folder = Path(folder)
+        if not agent_io.is_agent_folder(folder):
+            raise ValueError(
+                f"{folder} is not an agent folder (needs {agent_io.CONFIG_FILE} and "
+                f"{agent_io.WEIGHTS_FILE})."
+            )
+        config = agent_io.read_config(folder)
+        env = make_env(config)
+        policy = get_algorithm(config["algorithm"]).policy(
+            config, env.observation_space, env.action_space
+        )
+        state = agent_io.read_weights(folder)
+        try:
+            policy.load_state_dict(state)
+        except RuntimeError as error:
+            raise ValueError(
+                f"The weights {folder / agent_io.WEIGHTS_FILE} do not fit the network "
+                f"of its config (net_arch {config['net_arch']}): {error}"
+            ) from None
+        normalization = agent_io.read_normalization(folder)
+        if config["normalize_observation"] and normalization is None:
+            raise ValueError(
+                f"{folder / agent_io.NORMALIZATION_FILE} is missing, but the agent "
+                "normalises its observations."
+            )
+        metrics = agent_io.read_metrics(folder)
+        return cls(folder.name, config, policy, normalization, metrics, folder)
+
+    @classmethod
+    def untrained(
+        cls,
+        config: Mapping[str, Any] | None = None,
+        name: str = "Untrained",
+        seed: int = 0,
+    ) -> Agent:
+        """An agent with a freshly initialised policy (what training starts from).
+
+        Observations are not normalised; its actions are those of a random network.
+        """
+        import torch
+
+        config = validate_config({**dict(config or {}), "normalize_observation": False})
+        env = make_env(config)
+        torch.manual_seed(seed)
+        policy = get_algorithm(config["algorithm"]).policy(
+            config, env.observation_space, env.action_space
+        )
+        return cls(agent_io.check_agent_name(name), config, policy)
+
+    def save(self, folder: str | Path | None = None, overwrite: bool = False) -> Path:
+        """Write the agent folder (default ``models/<name>``) atomically; return it."""
+        folder = models_dir() / self.name if folder is None else Path(folder)
+        agent_io.write_agent_folder(
+            folder,
+            self.config,
+            self.policy.state_dict(),
+            self.normalization,
+            {"agent": self.name, **self.metrics},
+            overwrite=overwrite,
+        )
+        self.folder = folder
+        return folder
+
+    # ------------------------------------------------------------------ acting
+    def normalize(self, observation: np.ndarray) -> np.ndarray:
+        """Normalise raw flat observations (N, d) or (d,) as during training."""
+        if self.normalization is None:
+            return np.asarray(observation, dtype=np.float32)
+        return self.normalization.normalize(observation)
+
+    def predict(
+        self, observation: np.ndarray, deterministic: bool = True
+    ) -> tuple[np.ndarray, None]:
+        """Action for a (normalised) observation, as Stable-Baselines3's ``predict``.
+
+        Parameters
+        ----------
+        observation : ndarray (d,) or (N, d)
+            Observation(s) from :meth:`make_env` (already normalised).
+        deterministic : bool
+            Take the mean action instead of sampling.
+
+        Returns
+        -------
+        action : ndarray (k,) or (N, k)
+            In the agent's (rescaled) action space.
+        state : None
+            No recurrent state (kept for compatibility with ``model.predict``).
+        """
+        with torch_threads(1):
+            action, _ = self.policy.predict(
+                np.asarray(observation, dtype=np.float32), deterministic=deterministic
+            )
+        return action, None
+
+    def act(self, observations: np.ndarray) -> np.ndarray:
+        """Deterministic actions (N, k) for raw, un-normalised observations (N, d)."""
+        return self.predict(self.normalize(observations))[0]
+
+    # ------------------------------------------------------------ environments
+    def env_config(self, **overrides: Any) -> dict[str, Any]:
+        """The agent's config with ``overrides``, validated.
+
+        Raises
+        ------
+        ValueError
+            For unknown keys or invalid values, or keys in :data:`FIXED_KEYS` that would
+            change what the policy sees or does.
+        """
+        fixed = sorted(
+            key
+            for key in overrides
+            if key in FIXED_KEYS and overrides[key] != self.config[key]
+        )
+        if fixed:
+            raise ValueError(
+                f"Cannot change {', '.join(map(repr, fixed))} of agent {self.name!r}: "
+                f"its policy is tied to them. Keys that can change: any but "
+                f"{', '.join(FIXED_KEYS)}."
+            )
+        return validate_config({**self.config, **overrides})
+
+    def make_env(self, render_mode: str | None = None, **overrides: Any):
+        """The agent's environment (normalised observations), optionally modified.
+
+        Parameters
+        ----------
+        render_mode : {"rgb_array", None}
+            Rendering of the environment.
+        **overrides
+            Config keys to change, e.g. ``misalignment_mode="random"``.
+
+        Returns
+        -------
+        gym.Env
+            :func:`rltutorial.make_env` wrapped in :class:`NotVecNormalize`.
+        """
+        env = make_env(self.env_config(**overrides), render_mode=render_mode)
+        if self.normalization is not None:
+            env = NotVecNormalize(env, self.normalization)
+        return env
+
+    def run_episode(
+        self,
+        seed: int | None = None,
+        render: bool = False,
+        max_steps: int | None = None,
+        **overrides: Any,
+    ) -> pd.DataFrame | tuple[pd.DataFrame, list[np.ndarray]]:
+        """Run one episode with the deterministic policy.
+
+        Parameters
+        ----------
+        seed : int, optional
+            Reset seed (the same seed gives the same incoming beam).
+        render : bool
+            Also return the rendered screen images (slow: about 0.2 s each).
+        max_steps : int, optional
+            Stop after this many steps; defaults to ``time_limit`` (100 if None).
+        **overrides
+            Config changes, as for :meth:`make_env`.
+
+        Returns
+        -------
+        DataFrame or (DataFrame, list of ndarray (H, W, 3))
+            One row per step (step 0 is the state after reset; columns as
+            :func:`rltutorial.evaluation.step_frame` plus ``return``), and with
+            ``render=True`` the frames.
+        """
+        from rltutorial.evaluation import episode_frame_rows
+
+        env = self.make_env(render_mode="rgb_array" if render else None, **overrides)
+        config = self.env_config(**overrides)
+        limit = max_steps or config["time_limit"] or 100
+        observation, info = env.reset(seed=seed)
+        infos, rewards, ends = [info], [0.0], [(False, False)]
+        frames = [env.render()] if render else []
+        while len(infos) <= limit and not any(ends[-1]):
+            action, _ = self.predict(observation)
+            observation, reward, terminated, truncated, info = env.step(action)
+            infos.append(info)
+            rewards.append(float(reward))
+            ends.append((terminated, truncated))
+            if render:
+                frames.append(env.render())
+        episode = episode_frame_rows(
+            0 if seed is None else seed, infos, rewards, ends, config
+        )
+        return (episode, frames) if render else episode
+
+    # ---------------------------------------------------------------- records
+    def monitor(self) -> pd.DataFrame:
+        """Training episodes from ``monitor.csv``: reward ``r``, length ``l``, time ``t`` (s)."""
+        path = None if self.folder is None else self.folder / agent_io.MONITOR_FILE
+        if path is None or not path.is_file():
+            raise FileNotFoundError(f"Agent {self.name!r} has no monitor file.")
+        return pd.read_csv(path, comment="#")
+
+    def export_sb3_zip(self, path: str | Path) -> Path:
+        """Write a standard Stable-Baselines3 zip (``PPO.load(path)`` elsewhere).
+
+        The observation statistics go next to it as ``<name>.normalization.json``;
+        apply them with :class:`~rltutorial.wrappers.NotVecNormalize`.
+        """
+        from stable_baselines3.common.vec_env import DummyVecEnv
+
+        path = Path(path).with_suffix(".zip")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        venv = DummyVecEnv([lambda: make_env(self.config)])
+        with warnings.catch_warnings():  # batch-size advice concerns training only
+            warnings.simplefilter("ignore", UserWarning)
+            model = get_algorithm(self.config["algorithm"]).build(self.config, venv)
+        model.policy.load_state_dict(self.policy.state_dict())
+        model.save(path)
+        if self.normalization is not None:
+            self.normalization.save(path.with_suffix(".normalization.json"))
+        return path
+
+
+def list_agents() -> list[str]:
+    """Names of the agents in :func:`rltutorial.paths.models_dir`, sorted."""
+    folder = models_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(p.name for p in folder.iterdir() if agent_io.is_agent_folder(p))
+
+
+def register_alias(alias: str, name: str) -> None:
+    """Let ``load_agent(alias)`` load the agent ``name`` (aliases are case-insensitive)."""
+    if not isinstance(alias, str) or not alias.strip():
+        raise ValueError(f"An alias must be a non-empty string, got {alias!r}.")
+    AGENT_ALIASES[alias.casefold()] = agent_io.check_agent_name(name)
+
+
+def resolve_agent_name(name: str) -> str:
+    """The zoo name ``name`` refers to: exact, alias, or case-insensitive match.
+
+    Raises
+    ------
+    ValueError
+        Listing the available agents and the closest matches.
+    """
+    available = list_agents()
+    if not isinstance(name, str):
+        raise ValueError(f"An agent name must be a string, got {name!r}.")
+    if name in available:
+        return name
+    folded = {agent.casefold(): agent for agent in available}
+    target = AGENT_ALIASES.get(name.casefold(), name).casefold()
+    if target in folded:
+        return folded[target]
+    raise _unknown_agent(name, available)
+
+
+def _unknown_agent(name: str, available: list[str]) -> ValueError:
+    folder = models_dir()
+    if not available:
+        return ValueError(
+            f"Unknown agent {name!r}: there are no agents in {folder}. Train one with "
+            "rltutorial.train(config) or point RLTUTORIAL_MODELS to a folder of agents."
+        )
+    choices = {agent.casefold(): agent for agent in available}
+    choices.update({alias: alias for alias in AGENT_ALIASES})
+    close = difflib.get_close_matches(name.casefold(), list(choices), n=3, cutoff=0.5)
+    hint = (
+        f" Did you mean {' or '.join(repr(choices[c]) for c in close)}?"
+        if close
+        else ""
+    )
+    aliases = ", ".join(f"{a!r} ({n})" for a, n in sorted(AGENT_ALIASES.items()))
+    return ValueError(
+        f"Unknown agent {name!r}.{hint} Available agents: "
+        f"{', '.join(map(repr, available))}; aliases: {aliases}. (Agents live in {folder}.)"
+    )
+
+
+def load_agent(name: str) -> Agent:
+    """Load an agent of the zoo by name, alias (``"reference"``) or any letter case.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (listing the available agents and close matches), or a
+        damaged agent folder (naming the file).
+    """
+    return Agent.from_folder(models_dir() / resolve_agent_name(name))

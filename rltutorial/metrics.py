@@ -1,0 +1,221 @@
+"""Judging evaluated episodes: summary metrics and a plain-words note on behaviour.
+
+:func:`summarize` turns the step-by-step rows of an evaluation into numbers (errors at
+the end of each episode, success and near-optimality rates, and behaviour measures such
+as episodes ending off the screen); :func:`describe_behaviour` says in one sentence what
+those numbers show. Both are pure functions of a DataFrame / dict. Lengths are in m.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from rltutorial.envs.ranges import BEAM_LABELS
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "NEAR_OPTIMAL_FACTOR",
+    "BEHAVIOUR_RULES",
+    "final_steps",
+    "summarize",
+    "describe_behaviour",
+]
+
+#: Default evaluation threshold on |error| of each evaluated beam parameter, in m.
+DEFAULT_THRESHOLD = 40e-6
+#: An episode is near-optimal when its final focus objective is at most this times the
+#: best achievable one (see :mod:`rltutorial.optimum`).
+NEAR_OPTIMAL_FACTOR = 1.5
+NAN = float("nan")
+
+
+def final_steps(episodes: pd.DataFrame) -> pd.DataFrame:
+    """The last row of each episode, indexed by episode, with ``initial_*`` columns."""
+    grouped = episodes.sort_values("step").groupby("episode")
+    finals = grouped.tail(1).set_index("episode").sort_index()
+    initial = grouped.head(1).set_index("episode").sort_index()
+    for column in ("objective", "focus_objective", "sigma_x", "sigma_y"):
+        finals[f"initial_{column}"] = initial[column]
+    return finals
+
+
+def _evaluated(include_position: bool) -> list[str]:
+    return list(BEAM_LABELS) if include_position else ["sigma_x", "sigma_y"]
+
+
+def _rate(values: np.ndarray) -> float:
+    return float(np.mean(values)) if len(values) else NAN
+
+
+def summarize(
+    episodes: pd.DataFrame,
+    include_position: bool = False,
+    sigma_threshold: float = DEFAULT_THRESHOLD,
+    position_threshold: float = DEFAULT_THRESHOLD,
+    optima: pd.Series | None = None,
+    near_optimal_factor: float = NEAR_OPTIMAL_FACTOR,
+) -> dict[str, float]:
+    """Summary metrics of evaluated episodes, judged at each episode's last step.
+
+    Parameters
+    ----------
+    episodes : DataFrame
+        Rows of :func:`rltutorial.evaluation.rollout` (one per step).
+    include_position : bool
+        Judge mu_x and mu_y as well as sigma_x and sigma_y.
+    sigma_threshold, position_threshold : float
+        Largest |error| in m that counts as success for sigmas / positions.
+    optima : Series, optional
+        Best achievable ``sigma_x + sigma_y`` (m) by episode id; without it (or with
+        episodes it lacks) the optimality metrics are NaN.
+    near_optimal_factor : float
+        A final focus objective at most this times the optimum counts as near-optimal.
+
+    Returns
+    -------
+    dict
+        Errors (m) of the evaluated parameters at the end: ``mean_mae``, ``median_mae``,
+        ``mae_q10``/``q25``/``q75``/``q90`` (per-episode mean |error|), ``rmse``;
+        ``success_rate`` (all within threshold); ``near_optimal_rate`` and
+        ``median_optimality_ratio`` (final ``sigma_x + sigma_y`` over the optimum);
+        behaviour: ``mean_steps``, ``off_screen_rate`` (beam centre off the screen),
+        ``early_end_rate`` (terminated before the time limit), ``improved_rate``
+        (objective below its start), ``median_final_sigma``/``median_initial_sigma``
+        (mean of sigma_x and sigma_y, m), ``mean_pixel_sum`` (share of the beam on the
+        screen), ``mean_return``; and ``n_episodes``.
+    """
+    for name, value in (
+        ("sigma_threshold", sigma_threshold),
+        ("position_threshold", position_threshold),
+    ):
+        if not np.isfinite(value) or value < 0:
+            raise ValueError(f"{name} must be a finite number >= 0 (m), got {value!r}.")
+    finals = final_steps(episodes)
+    labels = _evaluated(include_position)
+    limits = np.array(
+        [
+            sigma_threshold if label.startswith("sigma") else position_threshold
+            for label in labels
+        ]
+    )
+    errors = finals[[f"err_{label}" for label in labels]].to_numpy()
+    ratio = _optimality_ratio(finals, optima)
+    return {
+        "n_episodes": len(finals),
+        **_error_metrics(errors),
+        "success_rate": _rate(np.all(errors <= limits, axis=1)),
+        "near_optimal_rate": _rate(ratio <= near_optimal_factor),
+        "median_optimality_ratio": float(np.median(ratio)) if len(ratio) else NAN,
+        **_behaviour_metrics(finals),
+    }
+
+
+def _error_metrics(errors: np.ndarray) -> dict[str, float]:
+    mae = errors.mean(axis=1)
+    return {
+        "mean_mae": float(mae.mean()),
+        "median_mae": float(np.median(mae)),
+        **{f"mae_q{q}": float(np.quantile(mae, q / 100)) for q in (10, 25, 75, 90)},
+        "rmse": float(np.sqrt(np.mean(errors**2))),
+    }
+
+
+def _behaviour_metrics(finals: pd.DataFrame) -> dict[str, float]:
+    ended_early = finals["done"].to_numpy(bool) & ~finals["truncated"].to_numpy(bool)
+    return {
+        "mean_steps": float(finals["step"].mean()),
+        "off_screen_rate": _rate(~finals["on_screen"].to_numpy(bool)),
+        "early_end_rate": _rate(ended_early),
+        "improved_rate": _rate(finals["objective"] < finals["initial_objective"]),
+        "median_final_sigma": float(
+            np.median((finals["sigma_x"] + finals["sigma_y"]) / 2)
+        ),
+        "median_initial_sigma": float(
+            np.median((finals["initial_sigma_x"] + finals["initial_sigma_y"]) / 2)
+        ),
+        "mean_pixel_sum": float(finals["pixel_sum"].mean()),
+        "mean_return": float(finals["return"].mean()) if "return" in finals else NAN,
+    }
+
+
+def _optimality_ratio(finals: pd.DataFrame, optima: pd.Series | None) -> np.ndarray:
+    """Final focus objective over the optimum per episode (empty if any is unknown)."""
+    if optima is None:
+        return np.array([])
+    best = optima.reindex(finals.index).to_numpy(dtype=float)
+    if not np.all(np.isfinite(best) & (best > 0)):
+        return np.array([])
+    return finals["focus_objective"].to_numpy() / best
+
+
+def _length(value: float) -> str:
+    """A length in m as readable text (µm below 1 mm)."""
+    if not np.isfinite(value):
+        return "n/a"
+    return f"{value * 1e6:.0f} µm" if value < 1e-3 else f"{value * 1e3:.1f} mm"
+
+
+def _off_screen(m: Mapping[str, float]) -> str | None:
+    rate = m["off_screen_rate"]
+    return (
+        f"pushes the beam off the screen in {rate:.0%} of episodes"
+        if rate >= 0.25
+        else None
+    )
+
+
+def _early_end(m: Mapping[str, float]) -> str | None:
+    if m["early_end_rate"] < 0.25:
+        return None
+    return (
+        f"ends {m['early_end_rate']:.0%} of episodes early "
+        f"(after {m['mean_steps']:.1f} steps on average)"
+    )
+
+
+def _size_change(m: Mapping[str, float]) -> str | None:
+    final, initial = m["median_final_sigma"], m["median_initial_sigma"]
+    if final > 2 * initial:
+        return f"blows the beam up (median beam size {_length(initial)} at the start, {_length(final)} at the end)"
+    if final < 0.5 * initial:
+        return (
+            f"focuses the beam (median beam size {_length(initial)} → {_length(final)})"
+        )
+    return None
+
+
+def _optimality(m: Mapping[str, float]) -> str | None:
+    if not np.isfinite(m["near_optimal_rate"]):
+        return None
+    return (
+        f"{m['near_optimal_rate']:.0%} of episodes end within {NEAR_OPTIMAL_FACTOR}× the "
+        f"best achievable beam size (median ratio {m['median_optimality_ratio']:.2f})"
+    )
+
+
+def _errors(m: Mapping[str, float]) -> str | None:
+    return (
+        f"median final error {_length(m['median_mae'])}, "
+        f"{m['success_rate']:.0%} of episodes within threshold"
+    )
+
+
+#: Observations about an agent's behaviour, from its evaluation metrics: each function
+#: returns a sentence, or None when the behaviour is not shown.
+BEHAVIOUR_RULES: list[Callable[[Mapping[str, float]], str | None]] = [
+    _off_screen,
+    _early_end,
+    _size_change,
+    _optimality,
+    _errors,
+]
+
+
+def describe_behaviour(metrics: Mapping[str, float]) -> str:
+    """What the evaluated agent does, in one sentence built from :data:`BEHAVIOUR_RULES`."""
+    notes = [note for rule in BEHAVIOUR_RULES if (note := rule(metrics))]
+    text = "; ".join(notes)
+    return text[:1].upper() + text[1:] + "."

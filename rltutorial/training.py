@@ -1,0 +1,351 @@
+"""Training agents: ``train(config) -> Agent``.
+
+:func:`train` validates the config (your dict is never changed), names the run, trains
+with the algorithm the config names (PPO by default, see
+:data:`rltutorial.algorithms.ALGORITHM_REGISTRY`) on a batched vectorised environment,
+shows a progress bar, logs episode statistics (``monitor.csv``) and TensorBoard scalars
+under ``runs/<run name>/``, evaluates the policy every ``eval_every`` steps on fixed
+seeded episodes and keeps the best one. At the end (or when you interrupt training with
+Ctrl-C / "Interrupt kernel") it saves that policy atomically to ``models/<run name>/``,
+evaluates it, records a few episodes as GIFs in ``recordings/<run name>/`` and returns
+the :class:`~rltutorial.agents.Agent`.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import platform
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rltutorial import agent_io
+from rltutorial.agents import Agent
+from rltutorial.algorithms import EVAL_CRITERIA, get_algorithm, torch_threads
+from rltutorial.config import validate_config
+from rltutorial.paths import models_dir, recordings_dir, runs_dir
+from rltutorial.wrappers import NormalizationStats
+
+__all__ = [
+    "train",
+    "new_run_name",
+    "update_metrics",
+    "record_episodes",
+    "EVAL_SEED",
+    "TrainingInterrupted",
+]
+
+logger = logging.getLogger(__name__)
+
+#: First seed of the episodes used to pick the best policy during training; far from the
+#: seeds of benchmark evaluations (0, 1, …) so that choosing does not tune to them.
+EVAL_SEED = 1_000_000
+
+
+class TrainingInterrupted(UserWarning):
+    """Training was interrupted; the agent was saved with the policy reached so far."""
+
+
+def new_run_name(taken: set[str] | None = None) -> str:
+    """A fresh person-like name (``names.get_full_name()``) not used by an agent yet."""
+    import names
+
+    taken = set(taken or ()) | set(_existing_names())
+    for _ in range(1000):
+        name = names.get_full_name()
+        if name not in taken:
+            return name
+    raise RuntimeError("Could not find an unused run name; pass config['run_name'].")
+
+
+def _existing_names() -> list[str]:
+    folder = models_dir()
+    return [p.name for p in folder.iterdir()] if folder.is_dir() else []
+
+
+@dataclass
+class _Snapshot:
+    """A policy worth keeping: weights, observation statistics, when and how good."""
+
+    state_dict: dict[str, Any]
+    normalization: NormalizationStats | None
+    timesteps: int
+    score: float = -np.inf
+
+
+def _snapshot(model: Any, score: float = -np.inf) -> _Snapshot:
+    venv = model.get_env()
+    stats = (
+        NormalizationStats.from_vec_normalize(venv)
+        if getattr(venv, "norm_obs", False)
+        else None
+    )
+    state = {k: v.detach().clone() for k, v in model.policy.state_dict().items()}
+    return _Snapshot(state, copy.deepcopy(stats), int(model.num_timesteps), score)
+
+
+def _make_callbacks(config: Mapping[str, Any], progress_bar: bool):
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class Progress(BaseCallback):
+        """tqdm progress bar over the timesteps."""
+
+        def _on_training_start(self) -> None:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(
+                total=int(config["total_timesteps"]),
+                unit="step",
+                desc=str(config["run_name"]),
+                disable=not progress_bar,
+            )
+
+        def _on_step(self) -> bool:
+            self.bar.update(self.model.num_timesteps - self.bar.n)
+            return True
+
+        def _on_training_end(self) -> None:
+            self.bar.close()
+
+    class Evaluate(BaseCallback):
+        """Score the policy every ``eval_every`` steps; keep the best snapshot."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.best: _Snapshot | None = None
+            self.history: list[tuple[int, float]] = []
+            self.last = 0
+
+        def _on_step(self) -> bool:
+            every = config["eval_every"]
+            if every is not None and self.num_timesteps - self.last >= every:
+                self.last = self.num_timesteps
+                self.evaluate()
+            return True
+
+        def evaluate(self) -> None:
+            score = _score(self.model, config)
+            self.history.append((int(self.num_timesteps), score))
+            self.logger.record("eval/score", score)
+            if self.best is None or score > self.best.score:
+                self.best = _snapshot(self.model, score)
+
+    return Progress(), Evaluate()
+
+
+def _score(model: Any, config: Mapping[str, Any]) -> float:
+    """Score of the current policy on the selection episodes (higher is better)."""
+    from rltutorial.evaluation import final_steps, rollout
+
+    venv = model.get_env()
+    normalize = venv.normalize_obs if getattr(venv, "norm_obs", False) else np.asarray
+
+    def act(observations: np.ndarray) -> np.ndarray:
+        return model.policy.predict(normalize(observations), deterministic=True)[0]
+
+    episodes = rollout(act, config, int(config["eval_episodes"]), EVAL_SEED)
+    return float(EVAL_CRITERIA[config["eval_criterion"]](final_steps(episodes)))
+
+
+def _training_env(config: Mapping[str, Any], monitor_file: str):
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    from rltutorial.vec_env import make_vec_env
+
+    venv = make_vec_env(
+        config,
+        int(config["n_envs"]),
+        batched=True,
+        seed=config["seed"],
+        monitor_filename=monitor_file,
+    )
+    return VecNormalize(
+        venv,
+        norm_obs=bool(config["normalize_observation"]),
+        norm_reward=bool(config["normalize_reward"]),
+        gamma=float(config["gamma"]),
+    )
+
+
+@dataclass
+class _Run:
+    """What a finished (or interrupted) training run produced."""
+
+    snapshot: _Snapshot
+    wall_time: float
+    timesteps: int
+    interrupted: bool
+    history: list[tuple[int, float]] = field(default_factory=list)
+
+
+def _learn(config: dict[str, Any], progress_bar: bool) -> _Run:
+    """Build the environment and learner, train, and pick the policy to keep."""
+    run_folder = runs_dir() / config["run_name"]
+    run_folder.mkdir(parents=True, exist_ok=True)
+    venv = _training_env(config, str(run_folder / agent_io.MONITOR_FILE))
+    model = get_algorithm(config["algorithm"]).build(
+        config, venv, tensorboard_log=str(run_folder), seed=config["seed"]
+    )
+    progress, evaluate = _make_callbacks(config, progress_bar)
+    interrupted, start = False, time.perf_counter()
+    try:
+        model.learn(
+            int(config["total_timesteps"]),
+            callback=[progress, evaluate],
+            tb_log_name="tensorboard",
+        )
+    except KeyboardInterrupt:
+        interrupted = True
+        if hasattr(progress, "bar"):
+            progress.bar.close()
+    wall_time = time.perf_counter() - start
+    if config["eval_every"] is not None and not interrupted:
+        evaluate.evaluate()  # the final policy competes too
+    snapshot = evaluate.best or _snapshot(model)
+    venv.close()
+    return _Run(
+        snapshot, wall_time, int(model.num_timesteps), interrupted, evaluate.history
+    )
+
+
+def _training_metrics(config: Mapping[str, Any], run: _Run) -> dict[str, Any]:
+    import stable_baselines3
+    import torch
+
+    return {
+        "algorithm": config["algorithm"],
+        "timesteps": run.timesteps,
+        "wall_time_s": round(run.wall_time, 1),
+        "interrupted": run.interrupted,
+        "kept_timesteps": run.snapshot.timesteps,
+        "kept_score": run.snapshot.score,
+        "eval_criterion": config["eval_criterion"],
+        "eval_history": [[t, s] for t, s in run.history],
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "stable_baselines3": stable_baselines3.__version__,
+        },
+    }
+
+
+def train(
+    config: Mapping[str, Any] | None = None,
+    *,
+    overwrite: bool = False,
+    evaluation_episodes: int = 200,
+    recorded_episodes: int = 2,
+    progress_bar: bool = True,
+) -> Agent:
+    """Train an agent on the ARES-EA task and save it to ``models/<run name>/``.
+
+    Parameters
+    ----------
+    config : dict, optional
+        Task and training settings (see :data:`rltutorial.DEFAULT_CONFIG`); validated,
+        never modified. Without ``run_name`` the run gets a new person-like name.
+    overwrite : bool
+        Replace an existing agent of the same name.
+    evaluation_episodes : int
+        Seeded episodes (seeds 0, 1, …) evaluated after training for ``metrics.json``;
+        0 skips it.
+    recorded_episodes : int
+        Episodes (seeds 0, 1, …) recorded as GIFs in ``recordings/<run name>/``.
+    progress_bar : bool
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    Agent
+        The saved agent, loaded back from its folder.
+
+    Raises
+    ------
+    ValueError
+        For an invalid config or run name.
+    FileExistsError
+        If the agent exists and ``overwrite`` is False (checked before training).
+
+    Warns
+    -----
+    TrainingInterrupted
+        When interrupted: the best policy so far is saved and returned.
+    """
+    config = validate_config(config)
+    config["run_name"] = config["run_name"] or new_run_name()
+    name = agent_io.check_agent_name(config["run_name"])
+    folder = models_dir() / name
+    if folder.exists() and not overwrite:
+        raise FileExistsError(
+            f"An agent named {name!r} exists in {folder.parent}; choose another run_name "
+            "or pass overwrite=True."
+        )
+    with torch_threads(1):
+        run = _learn(config, progress_bar)
+    if run.interrupted:
+        warnings.warn(
+            f"Training of {name!r} interrupted after {run.timesteps} steps; saving the "
+            f"policy from step {run.snapshot.timesteps}.",
+            TrainingInterrupted,
+            stacklevel=2,
+        )
+    metrics = {"agent": name, "training": _training_metrics(config, run)}
+    agent_io.write_agent_folder(
+        folder,
+        config,
+        run.snapshot.state_dict,
+        run.snapshot.normalization,
+        metrics,
+        runs_dir() / name / agent_io.MONITOR_FILE,
+        overwrite=overwrite,
+    )
+    agent = Agent.from_folder(folder)
+    if evaluation_episodes:
+        update_metrics(agent, evaluation_episodes)
+    if recorded_episodes and not run.interrupted:
+        record_episodes(agent, recorded_episodes)
+    logger.info("Saved agent %r to %s", name, folder)
+    return agent
+
+
+def update_metrics(agent: Agent, n: int = 200, seed: int = 0) -> dict[str, Any]:
+    """Evaluate ``agent`` on ``n`` seeded episodes and store the result in its metrics.
+
+    Returns
+    -------
+    dict
+        The agent's updated metrics (also written to its ``metrics.json``).
+    """
+    from rltutorial.evaluation import evaluate_agent
+
+    evaluation = evaluate_agent(agent, n=n, seed=seed)
+    agent.metrics.update(
+        evaluation={**evaluation.settings, **evaluation.metrics},
+        behaviour=evaluation.behaviour,
+    )
+    if agent.folder is not None:
+        agent_io.write_metrics(agent.folder, agent.metrics)
+    return agent.metrics
+
+
+def record_episodes(agent: Agent, n: int = 2, seed: int = 0, fps: float = 4.0) -> list:
+    """Record ``n`` episodes (seeds ``seed``, ``seed + 1``, …) as GIFs of the screen.
+
+    Returns
+    -------
+    list of Path
+        ``recordings/<agent name>/episode-<seed>.gif``.
+    """
+    from rltutorial.video import write_gif
+
+    folder = recordings_dir() / agent.name
+    paths = []
+    for episode_seed in range(seed, seed + n):
+        _, frames = agent.run_episode(seed=episode_seed, render=True)
+        paths.append(write_gif(frames, folder / f"episode-{episode_seed}.gif", fps))
+    return paths

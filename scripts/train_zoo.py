@@ -1,0 +1,76 @@
+"""Train the agent zoo from configs/*.yaml into models/ (one agent after another).
+
+Usage::
+
+    python scripts/train_zoo.py                          # every config, skip existing agents
+    python scripts/train_zoo.py --only "Betty Gordon" --overwrite
+    python scripts/train_zoo.py --evaluate-only          # refresh metrics.json and GIFs
+
+Each agent is evaluated on 200 seeded episodes (metrics.json) and two episodes are
+recorded as GIFs in recordings/<agent name>/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from rltutorial.agents import load_agent
+from rltutorial.config import load_config
+from rltutorial.paths import REPO_DIR, models_dir
+from rltutorial.training import record_episodes, train, update_metrics
+
+CONFIGS = REPO_DIR / "configs"
+
+
+def _configs(only: list[str] | None) -> list[tuple[Path, dict]]:
+    configs = [(path, load_config(path)) for path in sorted(CONFIGS.glob("*.yaml"))]
+    if only:
+        wanted = {name.casefold() for name in only}
+        configs = [(p, c) for p, c in configs if c["run_name"].casefold() in wanted]
+        if not configs:
+            raise SystemExit(f"No config in {CONFIGS} has run_name in {only}.")
+    return configs
+
+
+def main() -> None:
+    """Train (or re-evaluate) the zoo."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", action="append", help="agent name (repeatable)")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="retrain existing agents"
+    )
+    parser.add_argument(
+        "--evaluate-only", action="store_true", help="re-evaluate and re-record only"
+    )
+    parser.add_argument("--episodes", type=int, default=200, help="evaluation episodes")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    for path, config in _configs(args.only):
+        name = config["run_name"]
+        exists = (models_dir() / name).is_dir()
+        if args.evaluate_only:
+            agent = load_agent(name)
+            update_metrics(agent, args.episodes)
+            record_episodes(agent, 2)
+        elif exists and not args.overwrite:
+            logging.info("%s exists, skipped (use --overwrite to retrain)", name)
+            continue
+        else:
+            logging.info("training %s from %s", name, path.name)
+            agent = train(
+                config, overwrite=args.overwrite, evaluation_episodes=args.episodes
+            )
+        training = agent.metrics.get("training", {})
+        logging.info(
+            "%s: %s steps in %s s; %s",
+            name,
+            training.get("timesteps"),
+            training.get("wall_time_s"),
+            agent.metrics.get("behaviour"),
+        )
+
+
+if __name__ == "__main__":
+    main()
