@@ -211,12 +211,16 @@ def test_executable_from_environment_variable(tmp_path, fake_exe, monkeypatch):
         find_executable()
 
 
-def test_missing_project_and_bad_timeout(tmp_path, tracewin):
-    """A missing project file and a non-positive timeout are rejected up front."""
+def test_missing_project_and_bad_arguments(tmp_path, tracewin):
+    """A missing project file and bad timeout/tail/output arguments fail early."""
     with pytest.raises(FileNotFoundError, match="nope.ini"):
         TraceWin(tmp_path / "nope.ini")
     with pytest.raises(ValueError, match="timeout must be > 0 s or None, got 0"):
         tracewin.run(timeout=0)
+    with pytest.raises(ValueError, match="tail_lines must be an integer >= 1, got 0"):
+        TraceWin(tracewin.project_ini, tail_lines=0)
+    with pytest.raises(ValueError, match="output_files must name at least one file"):
+        TraceWin(tracewin.project_ini, output_files=())
 
 
 def test_nonzero_exit(tracewin):

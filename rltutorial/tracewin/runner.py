@@ -146,6 +146,12 @@ class TraceWin:
             raise FileNotFoundError(f"TraceWin project {self.project_ini} not found")
         if not output_files:
             raise ValueError("output_files must name at least one file, got ()")
+        if (
+            isinstance(tail_lines, bool)
+            or not isinstance(tail_lines, int)
+            or tail_lines < 1
+        ):
+            raise ValueError(f"tail_lines must be an integer >= 1, got {tail_lines!r}")
         self.executable = executable
         self.hide = hide
         self.workdir = None if workdir is None else Path(workdir).expanduser().resolve()
