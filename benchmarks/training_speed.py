@@ -15,6 +15,7 @@ import time
 
 import gymnasium as gym
 import numpy as np
+import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor, VecNormalize
 
@@ -26,7 +27,10 @@ class TrivialEnv(gym.Env):
 
     def __init__(self) -> None:
         template = make_env(DEFAULT_CONFIG)
-        self.observation_space, self.action_space = template.observation_space, template.action_space
+        self.observation_space, self.action_space = (
+            template.observation_space,
+            template.action_space,
+        )
         self._observation = np.zeros(self.observation_space.shape, np.float32)
         self._t = 0
 
@@ -37,16 +41,28 @@ class TrivialEnv(gym.Env):
 
     def step(self, action):
         self._t += 1
-        return self._observation, 0.0, False, self._t >= DEFAULT_CONFIG["time_limit"], {}
+        return (
+            self._observation,
+            0.0,
+            False,
+            self._t >= DEFAULT_CONFIG["time_limit"],
+            {},
+        )
 
 
 def train_seconds(venv, steps: int) -> float:
     """Wall time of PPO.learn for ``steps`` on ``venv`` with the workshop settings."""
     config = DEFAULT_CONFIG
     model = PPO(
-        "MlpPolicy", VecNormalize(venv, gamma=config["gamma"]), n_steps=config["n_steps"],
-        batch_size=config["batch_size"], n_epochs=config["n_epochs"], gamma=config["gamma"],
-        policy_kwargs={"net_arch": config["net_arch"]}, device="cpu", seed=0,
+        "MlpPolicy",
+        VecNormalize(venv, gamma=config["gamma"]),
+        n_steps=config["n_steps"],
+        batch_size=config["batch_size"],
+        n_epochs=config["n_epochs"],
+        gamma=config["gamma"],
+        policy_kwargs={"net_arch": config["net_arch"]},
+        device="cpu",
+        seed=0,
     )
     start = time.perf_counter()
     model.learn(total_timesteps=steps)
@@ -57,19 +73,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=20_000)
     parser.add_argument("--quick", action="store_true", help="4,000 steps")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch intra-op threads (1, as rltutorial.train uses: small networks "
+        "train many times faster on one thread when the other core is busy)",
+    )
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     steps = 4_000 if args.quick else args.steps
     n_envs = DEFAULT_CONFIG["n_envs"]
     floor = train_seconds(VecMonitor(DummyVecEnv([TrivialEnv] * n_envs)), steps)
-    batched = train_seconds(make_vec_env(DEFAULT_CONFIG, n_envs, batched=True, seed=0), steps)
-    per_env = train_seconds(make_vec_env(DEFAULT_CONFIG, n_envs, batched=False, seed=0), steps)
-    print(f"PPO, {steps} steps, {n_envs} envs:")
+    batched = train_seconds(
+        make_vec_env(DEFAULT_CONFIG, n_envs, batched=True, seed=0), steps
+    )
+    per_env = train_seconds(
+        make_vec_env(DEFAULT_CONFIG, n_envs, batched=False, seed=0), steps
+    )
+    print(f"PPO, {steps} steps, {n_envs} envs, {args.threads} torch thread(s):")
     print(f"  (a) per-env env:  {per_env:7.1f} s")
     print(f"  (b) batched env:  {batched:7.1f} s")
     print(f"  (c) trivial env:  {floor:7.1f} s  (learner floor)")
     print(f"ratio b/c (batched vs floor): {batched / floor:.2f}")
     print(f"ratio a/b (per-env vs batched): {per_env / batched:.2f}")
-    print(f"projected 200k workshop steps with the batched env: {batched / steps * 200_000 / 60:.1f} min")
+    print(
+        f"projected 200k workshop steps with the batched env: {batched / steps * 200_000 / 60:.1f} min"
+    )
 
 
 if __name__ == "__main__":
