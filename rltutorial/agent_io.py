@@ -6,7 +6,7 @@ models/<Agent Name>/
   policy.pt            policy weights: a torch state dict (tensors only)
   normalization.json   observation-normalisation statistics (when normalised)
   metrics.json         evaluation summary, training time, behaviour notes
-  monitor.csv          episode statistics written during training
+  monitor.csv          training episodes, in at most 1000 blocks of consecutive episodes
 ```
 
 Weights are read with ``torch.load(..., weights_only=True)``, which accepts tensors and
@@ -38,6 +38,7 @@ __all__ = [
     "is_agent_folder",
     "write_agent_folder",
     "write_metrics",
+    "compact_monitor",
     "read_config",
     "read_weights",
     "read_normalization",
@@ -155,12 +156,40 @@ def write_agent_folder(
             normalization.save(staging / NORMALIZATION_FILE)
         write_metrics(staging, metrics)
         if monitor_csv is not None and Path(monitor_csv).is_file():
-            shutil.copyfile(monitor_csv, staging / MONITOR_FILE)
+            compact_monitor(monitor_csv, staging / MONITOR_FILE)
         _swap_in(staging, folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return folder
+
+
+def compact_monitor(
+    source: str | Path, target: str | Path, max_rows: int = 1000
+) -> Path:
+    """Write a monitor CSV with consecutive episodes averaged in blocks (small to ship).
+
+    Each row is a block of ``episodes`` consecutive episodes: mean reward ``r``, mean
+    length ``l`` (steps), wall time ``t`` (s) at the block's end, and the means of the
+    other numeric columns. The full log stays in ``runs/<name>/monitor.csv``.
+    """
+    import pandas as pd
+
+    source, target = Path(source), Path(target)
+    lines = source.read_text().splitlines(keepends=True)
+    header = lines[0] if lines and lines[0].startswith("#") else ""
+    episodes = pd.read_csv(source, comment="#")
+    size = max(1, -(-len(episodes) // max_rows))  # ceiling division
+    blocks = episodes.apply(pd.to_numeric, errors="coerce").groupby(
+        episodes.index // size
+    )
+    compact = blocks.mean()
+    compact["t"] = blocks["t"].max()
+    compact["episodes"] = blocks.size()
+    with target.open("w") as handle:
+        handle.write(header)
+        compact.to_csv(handle, index=False, float_format="%.6g")
+    return target
 
 
 def _swap_in(staging: Path, folder: Path) -> None:

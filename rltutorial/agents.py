@@ -288,7 +288,11 @@ class Agent:
 
     # ---------------------------------------------------------------- records
     def monitor(self) -> pd.DataFrame:
-        """Training episodes from ``monitor.csv``: reward ``r``, length ``l``, time ``t`` (s)."""
+        """Training history from ``monitor.csv``.
+
+        Rows are blocks of ``episodes`` consecutive training episodes: mean reward
+        ``r``, mean length ``l`` (steps), wall time ``t`` (s) at the block's end.
+        """
         path = None if self.folder is None else self.folder / agent_io.MONITOR_FILE
         if path is None or not path.is_file():
             raise FileNotFoundError(f"Agent {self.name!r} has no monitor file.")

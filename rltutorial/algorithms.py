@@ -25,6 +25,7 @@ __all__ = [
     "ALGORITHM_REGISTRY",
     "LEARNING_RATE_SCHEDULES",
     "EVAL_CRITERIA",
+    "POLICY_FEATURES",
     "register_algorithm",
     "get_algorithm",
     "learning_rate",
@@ -115,8 +116,31 @@ class Algorithm:
     description: str
 
 
+def _log_lengths() -> type:
+    from rltutorial.features import LogLengthFeatures
+
+    return LogLengthFeatures
+
+
+#: How the policy sees observations: name -> function() -> features-extractor class,
+#: or None for Stable-Baselines3's default (the flat values as they come).
+POLICY_FEATURES: dict[str, Callable[[], type] | None] = {
+    "linear": None,
+    "log_lengths": _log_lengths,
+}
+
+
 def _ppo_policy_kwargs(config: Mapping[str, Any]) -> dict[str, Any]:
-    return {"net_arch": list(config["net_arch"])}
+    kwargs: dict[str, Any] = {"net_arch": list(config["net_arch"])}
+    features = lookup(POLICY_FEATURES, config["policy_features"], "policy_features")
+    if features is not None:
+        if config["normalize_observation"]:
+            raise ValueError(
+                f"policy_features {config['policy_features']!r} scales raw observations; "
+                "set normalize_observation to False."
+            )
+        kwargs["features_extractor_class"] = features()
+    return kwargs
 
 
 def _build_ppo(

@@ -76,7 +76,8 @@ def plot_training_history(agent_or_monitor: Any, window: int = 100) -> Figure:
     ----------
     agent_or_monitor : Agent, str, Path or DataFrame
         An agent (or its name), a ``monitor.csv`` path, or its rows (columns ``r``
-        reward, ``l`` length in steps, ``t`` wall time in s).
+        reward, ``l`` length in steps, ``t`` wall time in s; optionally ``episodes``,
+        the number of episodes a row averages, as in an agent folder).
     window : int
         Episodes in the rolling mean drawn over the raw values.
 
@@ -85,7 +86,7 @@ def plot_training_history(agent_or_monitor: Any, window: int = 100) -> Figure:
     Figure
     """
     monitor = _monitor(agent_or_monitor).sort_values("t")
-    timesteps = monitor["l"].cumsum()
+    timesteps = (monitor["l"] * monitor.get("episodes", 1)).cumsum()
     figure, axes = _figure(2, 2)
     for row, (column, label) in enumerate(
         (("r", "episode reward"), ("l", "episode length"))

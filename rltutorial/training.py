@@ -89,12 +89,11 @@ def _snapshot(model: Any, score: float = -np.inf) -> _Snapshot:
     return _Snapshot(state, copy.deepcopy(stats), int(model.num_timesteps), score)
 
 
-def _make_callbacks(config: Mapping[str, Any], progress_bar: bool):
+def _progress_callback(config: Mapping[str, Any], progress_bar: bool) -> Any:
+    """A tqdm progress bar over the timesteps, as a Stable-Baselines3 callback."""
     from stable_baselines3.common.callbacks import BaseCallback
 
     class Progress(BaseCallback):
-        """tqdm progress bar over the timesteps."""
-
         def _on_training_start(self) -> None:
             from tqdm.auto import tqdm
 
@@ -112,9 +111,14 @@ def _make_callbacks(config: Mapping[str, Any], progress_bar: bool):
         def _on_training_end(self) -> None:
             self.bar.close()
 
-    class Evaluate(BaseCallback):
-        """Score the policy every ``eval_every`` steps; keep the best snapshot."""
+    return Progress()
 
+
+def _evaluation_callback(config: Mapping[str, Any]) -> Any:
+    """Scores the policy every ``eval_every`` steps and keeps the best snapshot."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class Evaluate(BaseCallback):
         def __init__(self) -> None:
             super().__init__()
             self.best: _Snapshot | None = None
@@ -135,7 +139,7 @@ def _make_callbacks(config: Mapping[str, Any], progress_bar: bool):
             if self.best is None or score > self.best.score:
                 self.best = _snapshot(self.model, score)
 
-    return Progress(), Evaluate()
+    return Evaluate()
 
 
 def _score(model: Any, config: Mapping[str, Any]) -> float:
@@ -191,7 +195,8 @@ def _learn(config: dict[str, Any], progress_bar: bool) -> _Run:
     model = get_algorithm(config["algorithm"]).build(
         config, venv, tensorboard_log=str(run_folder), seed=config["seed"]
     )
-    progress, evaluate = _make_callbacks(config, progress_bar)
+    progress = _progress_callback(config, progress_bar)
+    evaluate = _evaluation_callback(config)
     interrupted, start = False, time.perf_counter()
     try:
         model.learn(

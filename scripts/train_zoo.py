@@ -5,6 +5,7 @@ Usage::
     python scripts/train_zoo.py                          # every config, skip existing agents
     python scripts/train_zoo.py --only "Betty Gordon" --overwrite
     python scripts/train_zoo.py --evaluate-only          # refresh metrics.json and GIFs
+    python scripts/train_zoo.py --table                  # print the README agent table
 
 Each agent is evaluated on 200 seeded episodes (metrics.json) and two episodes are
 recorded as GIFs in recordings/<agent name>/.
@@ -16,7 +17,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from rltutorial.agents import load_agent
+from rltutorial.agents import list_agents, load_agent
 from rltutorial.config import load_config
 from rltutorial.paths import REPO_DIR, models_dir
 from rltutorial.training import record_episodes, train, update_metrics
@@ -34,6 +35,36 @@ def _configs(only: list[str] | None) -> list[tuple[Path, dict]]:
     return configs
 
 
+def _micro(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 1e6:.0f}"
+
+
+def agent_table() -> str:
+    """Markdown table of the zoo's settings and evaluation results (from metrics.json)."""
+    lines = [
+        "| agent | reward_mode | action_mode | abort_if_off_screen | time_reward | "
+        "training steps | wall time | mean / median final σ error (µm) | success_rate | "
+        "near_optimal_rate | median_optimality_ratio | mean steps | behaviour |",
+        "|" + "---|" * 13,
+    ]
+    for name in list_agents():
+        agent = load_agent(name)
+        c, m = agent.config, agent.metrics
+        e, t = m.get("evaluation", {}), m.get("training", {})
+        ratio = e.get("median_optimality_ratio")
+        lines.append(
+            f"| {name} | {c['reward_mode']} | {c['action_mode']} | "
+            f"{c['abort_if_off_screen']} | {c['time_reward']} | "
+            f"{t.get('timesteps', 0):,} (kept {t.get('kept_timesteps', 0):,}) | "
+            f"{t.get('wall_time_s', 0) / 60:.1f} min | "
+            f"{_micro(e.get('mean_mae'))} / {_micro(e.get('median_mae'))} | "
+            f"{e.get('success_rate', 0):.2f} | {e.get('near_optimal_rate') or 0:.2f} | "
+            f"{'n/a' if ratio is None else f'{ratio:.2f}'} | "
+            f"{e.get('mean_steps', 0):.1f} | {m.get('behaviour', '')} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     """Train (or re-evaluate) the zoo."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -45,7 +76,11 @@ def main() -> None:
         "--evaluate-only", action="store_true", help="re-evaluate and re-record only"
     )
     parser.add_argument("--episodes", type=int, default=200, help="evaluation episodes")
+    parser.add_argument("--table", action="store_true", help="print the agent table")
     args = parser.parse_args()
+    if args.table:
+        print(agent_table())
+        return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     for path, config in _configs(args.only):
         name = config["run_name"]
