@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from functools import partial
+from multiprocessing import get_context
 
 import numpy as np
 
@@ -78,6 +80,19 @@ def on_cluster(n_workers: int, points: list[dict], n_products: int, repeat: int)
     return wall, task_s, overhead
 
 
+def pool_baseline(n_procs: int, n_points: int, n_products: int, repeat: int) -> float:
+    """Best wall time of plain ``multiprocessing`` on the same work (no Dask), in s."""
+    work = partial(matrix_chain, n_products=n_products)
+    with get_context("spawn").Pool(n_procs) as pool:
+        pool.map(work, range(2 * n_procs))  # start-up and imports
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            pool.map(work, range(n_points), chunksize=1)
+            times.append(time.perf_counter() - start)
+    return min(times)
+
+
 ROW = "{:<12}{:>9}{:>9}{:>12}{:>10}{:>16}"
 
 
@@ -116,9 +131,19 @@ def main() -> None:
                 f"{overhead * 1e3:.1f} ms",
             )
         )  # fmt: skip
+    n_procs = args.max_workers
+    pool = pool_baseline(n_procs, n_points, n_products, repeat)
+    speedup = serial / pool
+    print(
+        ROW.format(
+            f"{n_procs} procs (mp)", f"{pool:.2f}", f"{speedup:.2f}",
+            f"{speedup / n_procs:.2f}", "-", "-",
+        )
+    )  # fmt: skip
     print(f"load average (1 min) at the end: {os.getloadavg()[0]:.2f}")
     print("task ms: mean time inside one point (grows when CPUs are contended)")
     print("overhead/task: wall time per no-op point through run_sweep on that cluster")
+    print("procs (mp): plain multiprocessing.Pool, the best this machine allows now")
 
 
 if __name__ == "__main__":
