@@ -344,13 +344,23 @@ def record_episodes(agent: Agent, n: int = 2, seed: int = 0, fps: float = 4.0) -
     Returns
     -------
     list of Path
-        ``recordings/<agent name>/episode-<seed>.gif``.
+        ``recordings/<agent name>/episode-<seed>.gif`` (576 × 240 pixels per frame).
     """
-    from rltutorial.video import write_gif
+    from rltutorial.plotting import animate_episode
 
     folder = recordings_dir() / agent.name
-    paths = []
-    for episode_seed in range(seed, seed + n):
-        _, frames = agent.run_episode(seed=episode_seed, render=True)
-        paths.append(write_gif(frames, folder / f"episode-{episode_seed}.gif", fps))
-    return paths
+    thresholds = [
+        np.nan
+        if (value := agent.config[f"target_{label}_threshold"]) is None
+        else value
+        for label in ("mu_x", "sigma_x", "mu_y", "sigma_y")
+    ]
+    return [
+        animate_episode(
+            agent.run_episode(seed=episode_seed),
+            folder / f"episode-{episode_seed}.gif",
+            fps,
+            thresholds,
+        )
+        for episode_seed in range(seed, seed + n)
+    ]

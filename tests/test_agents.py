@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from rltutorial import agent_io, list_agents, load_agent, validate_config
+from rltutorial import agent_io, list_agents, load_agent, save_config, validate_config
 from rltutorial.agents import AGENT_ALIASES, REFERENCE_AGENT, Agent
 from rltutorial.evaluation import evaluate_agent
 from rltutorial.paths import models_dir
@@ -96,7 +96,7 @@ def test_corrupted_weights_name_the_file(zoo):
 def test_weights_of_another_network_are_refused(zoo):
     """Weights that do not fit the config's net_arch are refused, naming the file."""
     config = agent_io.read_config(zoo / "Betty Gordon")
-    agent_io.save_config(
+    save_config(
         {**config, "net_arch": [32]}, zoo / "Betty Gordon" / agent_io.CONFIG_FILE
     )
     with pytest.raises(ValueError, match="do not fit the network"):
@@ -171,3 +171,35 @@ def test_list_agents_skips_partial_folders(zoo):
     (zoo / ".Someone.1234.partial").mkdir()
     assert list_agents() == ["Betty Gordon", "Gary Buchwald"]
     assert models_dir() == zoo.resolve()
+
+
+def test_compact_monitor_averages_blocks(tmp_path):
+    """Ten episodes in at most five rows: pairs averaged, wall time of the pair's end."""
+    source = tmp_path / "full.csv"
+    rows = "\n".join(f"{r},{10 + r},{r * 1.5}" for r in range(10))
+    source.write_text('#{"t_start": 0}\nr,l,t\n' + rows + "\n")
+    compact = agent_io.compact_monitor(source, tmp_path / "small.csv", max_rows=5)
+    table = pd.read_csv(compact, comment="#")
+    assert compact.read_text().startswith('#{"t_start": 0}')
+    assert list(table["r"]) == [0.5, 2.5, 4.5, 6.5, 8.5]
+    assert list(table["t"]) == [1.5, 4.5, 7.5, 10.5, 13.5]
+    assert list(table["episodes"]) == [2] * 5 and table["l"].iloc[0] == 10.5
+
+
+def test_log_length_features_need_raw_observations(tmp_path):
+    """log_lengths features scale raw lengths (1 mm → 0.75) and refuse normalised inputs."""
+    agent = Agent.untrained({"policy_features": "log_lengths"})
+    features = agent.policy.features_extractor(
+        torch.tensor([[0.0, 1e-3, 0.0, 1e-5, 72.0, -36.0, 0.0, 0.0, 6.1782e-3]])
+    )
+    np.testing.assert_allclose(
+        features[0, [1, 3, 4, 5, 8]].numpy(),
+        [0.7501, 0.2603, 1.0, -0.5, 1.0],
+        atol=1e-4,
+    )
+    folder = Agent.untrained().save(tmp_path / "Mixed")
+    config = agent_io.read_config(folder)
+    config.update(policy_features="log_lengths", normalize_observation=True)
+    save_config(config, folder / agent_io.CONFIG_FILE)
+    with pytest.raises(ValueError, match="normalize_observation"):
+        Agent.from_folder(folder)
