@@ -12,13 +12,13 @@ Stable-Baselines3 and torch are imported inside the functions, so importing
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from rltutorial.config import ALGORITHMS
 from rltutorial.registry import lookup
+from rltutorial.threads import torch_threads
 
 __all__ = [
     "Algorithm",
@@ -31,23 +31,6 @@ __all__ = [
     "learning_rate",
     "torch_threads",
 ]
-
-
-@contextmanager
-def torch_threads(n: int = 1) -> Iterator[None]:
-    """Run torch on ``n`` intra-op threads, restoring the caller's setting afterwards.
-
-    The policies here are tiny (two layers of 64); spreading their matrix products over
-    threads makes each call about 100 times slower on a busy 2-core machine.
-    """
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _constant(rate: float) -> Callable[[float], float]:

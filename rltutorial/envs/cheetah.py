@@ -9,8 +9,7 @@ uses. Cheetah is imported lazily, so importing :mod:`rltutorial` stays cheap.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -26,6 +25,7 @@ from rltutorial.envs.ranges import (
     SCREEN_RESOLUTION,
 )
 from rltutorial.envs.sampling import Sampler, as_vector
+from rltutorial.threads import torch_threads
 
 __all__ = ["LATTICE", "build_segment", "simulate_screen_beam", "CheetahBackend"]
 
@@ -94,23 +94,6 @@ def _segment():
     return _CACHE.segment
 
 
-@contextmanager
-def _one_torch_thread() -> Iterator[None]:
-    """Run torch on one intra-op thread, restoring the caller's setting afterwards.
-
-    Cheetah's tensors here are tiny (N × 7 × 7); spreading them over threads costs more
-    than it gains, by about 5x when the other core is busy (benchmarks/env_throughput.py).
-    """
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def _incoming_beam(incoming: np.ndarray):
     import cheetah
     import torch
@@ -164,7 +147,7 @@ def simulate_screen_beam(
     misalignments = (
         np.zeros(8) if misalignments is None else np.asarray(misalignments, dtype=float)
     )
-    with _one_torch_thread():
+    with torch_threads(1):
         return _track(_segment(), magnets, incoming, misalignments)
 
 
