@@ -348,9 +348,14 @@ def resolve_agent_name(name: str) -> str:
     if name in available:
         return name
     folded = {agent.casefold(): agent for agent in available}
-    target = AGENT_ALIASES.get(name.casefold(), name).casefold()
-    if target in folded:
-        return folded[target]
+    target = AGENT_ALIASES.get(name.casefold(), name)
+    if target.casefold() in folded:
+        return folded[target.casefold()]
+    if target != name:
+        raise ValueError(
+            f"Alias {name!r} refers to agent {target!r}, which is not in {models_dir()}. "
+            f"Available agents: {', '.join(map(repr, available)) or 'none'}."
+        )
     raise _unknown_agent(name, available)
 
 

@@ -68,6 +68,9 @@ def test_names_are_case_insensitive_and_aliases_work(zoo, monkeypatch):
     assert load_agent("gary BUCHWALD").name == "Gary Buchwald"
     monkeypatch.setitem(AGENT_ALIASES, "best", "Betty Gordon")
     assert load_agent("Best").name == "Betty Gordon"
+    monkeypatch.setitem(AGENT_ALIASES, "gone", "Nobody Here")
+    with pytest.raises(ValueError, match="refers to agent 'Nobody Here'"):
+        load_agent("gone")
 
 
 def test_misspelt_name_suggests_close_matches(zoo):
