@@ -99,6 +99,7 @@ def plot_training_history(agent_or_monitor: Any, window: int = 100) -> Figure:
             axis.plot(x, monitor[column], color="0.8", lw=0.5, label="episodes")
             axis.plot(x, smooth, color="tab:blue", label=f"mean of {window}")
             axis.set(xlabel=xlabel, ylabel=label)
+        axes[row, 1].ticklabel_format(axis="x", style="sci", scilimits=(3, 3))
     axes[0, 0].legend(loc="best", fontsize=8)
     return figure
 
