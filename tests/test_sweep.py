@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import io
 import re
@@ -71,6 +72,7 @@ def local_client():
     client.run(importlib.import_module, "rltutorial.sweep.execution")  # warm up
     yield client
     client.close()
+    gc.collect()  # abandoned asyncio tasks log now, not during a later ast.parse
 
 
 # --- grid -----------------------------------------------------------------------

@@ -8,6 +8,7 @@ process removes that worker for good.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import signal
@@ -123,6 +124,7 @@ def cluster_factory(tmp_path):
     for cluster, client in started:
         client.close(timeout=10)
         cluster.close()
+    _collect_garbage()
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +134,17 @@ def healthy(tmp_path_factory):
     yield client
     client.close(timeout=10)
     cluster.close()
+    _collect_garbage()
+
+
+def _collect_garbage() -> None:
+    """Collect Dask's abandoned asyncio tasks now, not at a random later moment.
+
+    Their "exception was never retrieved" log formats a traceback, which on
+    CPython 3.11 can clash with an ``ast.parse`` running at that moment (pytest's
+    assertion rewriting), raising "AST constructor recursion depth mismatch".
+    """
+    gc.collect()
 
 
 def marked_square(x, marker_dir, seconds=0.4):
@@ -241,7 +254,8 @@ def test_worker_deaths_mid_sweep(cluster_factory, tmp_path):
     killer.join(timeout=1)
     assert record.get("killed_with"), "the victim never ran a point"
     assert victim.wait(timeout=5) == -signal.SIGKILL
-    assert len(frame) == 10 and set(frame["status"]) == {"ok"}
+    not_ok = frame.loc[frame["status"] != "ok", ["x", "status", "error"]]
+    assert len(frame) == 10 and not_ok.empty, not_ok.to_string()
     assert frame["z"].tolist() == [x * x for x in range(10)]
     for x in record["killed_with"]:
         assert frame["pid"].iloc[x] == survivor.pid, f"point {x} not re-run elsewhere"
@@ -261,7 +275,9 @@ def test_worker_deaths_mid_sweep(cluster_factory, tmp_path):
     assert len(ok) >= 1 and len(lost) >= 4
     assert (ok["z"] == ok["x"] ** 2).all()
     for error in lost["error"]:
-        assert "no Dask worker for 1 s" in error or "lost with its worker" in error
+        assert "no Dask worker for 1 s" in error or "lost with its worker" in error, (
+            error
+        )
 
 
 def test_point_that_kills_workers_is_reported_lost(cluster_factory):

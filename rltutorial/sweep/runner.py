@@ -262,24 +262,26 @@ class _DistributedRun:
         _advance(self.bar, record, self.counts)
 
     def _outcome(self, future) -> dict[str, Any]:
-        """The record of a finished, erred or cancelled future."""
+        """The record of a done future: its result, or why there is none."""
+        from concurrent.futures import CancelledError
+
         from distributed import KilledWorker
 
-        if future.status == "finished":
-            try:
-                return future.result(timeout=self.no_worker_timeout)
-            except Exception as error:  # result lost with its worker meanwhile
-                return _lost(f"result lost with its worker: {describe_error(error)}")
-        if future.status == "cancelled":
-            return _lost("cancelled before it finished (scheduler lost or restarted?)")
-        error = future.exception()
-        if isinstance(error, KilledWorker):
+        if future.status == "error":
+            return _task_error(future.exception())
+        try:  # also waits if the result was lost with its worker and is recomputed
+            return future.result(timeout=self.no_worker_timeout)
+        except CancelledError as error:
+            return _lost(f"cancelled before it finished: {describe_error(error)}")
+        except TimeoutError:
+            return _lost(
+                f"result lost with its worker and not recomputed within "
+                f"{self.no_worker_timeout:g} s"
+            )
+        except KilledWorker as error:
             return _lost(describe_error(error))
-        return {
-            "status": "failed",
-            "error": describe_error(error),
-            "duration_s": np.nan,
-        }
+        except Exception as error:
+            return _task_error(error)
 
     def _watch_workers(self, idle_since: float | None) -> float | None:
         """Track how long no worker has existed; give up on points after too long."""
@@ -308,6 +310,15 @@ class _DistributedRun:
         except (OSError, TimeoutError) as error:
             logger.debug("cannot count workers: %s", error)
             return 0
+
+
+def _task_error(error: BaseException | None) -> dict[str, Any]:
+    """Record of a Dask task that erred outside ``simulate`` (or killed workers)."""
+    from distributed import KilledWorker
+
+    if isinstance(error, KilledWorker):
+        return _lost(describe_error(error))
+    return {"status": "failed", "error": describe_error(error), "duration_s": np.nan}
 
 
 def _lost(reason: str) -> dict[str, Any]:
