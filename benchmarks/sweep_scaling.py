@@ -70,7 +70,7 @@ def best_sweep(points, client, n_products: int, repeat: int) -> tuple[float, flo
 
 def on_cluster(n_workers: int, points: list[dict], n_products: int, repeat: int):
     """(wall s, task s, no-op overhead per task s) on a fresh LocalCluster."""
-    with make_client(n_workers=n_workers, dashboard_address=None) as client:
+    with make_client(n_workers=n_workers, dashboard_address=":0") as client:
         timed_sweep(points[: 2 * n_workers], client, n_products)  # warm-up imports
         wall, task_s = best_sweep(points, client, n_products, repeat)
         n_noop = 4 * len(points)

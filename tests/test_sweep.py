@@ -68,7 +68,7 @@ def slow_affine(x):
 @pytest.fixture(scope="module")
 def local_client():
     """A LocalCluster with two single-threaded worker processes."""
-    client = make_client(n_workers=2, dashboard_address=None)
+    client = make_client(n_workers=2, dashboard_address=":0")
     client.run(importlib.import_module, "rltutorial.sweep.execution")  # warm up
     yield client
     client.close()
