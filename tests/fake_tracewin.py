@@ -92,10 +92,12 @@ def write_partran(path, knob, short_row=False):
 
 
 def write_dst(path, n, current, truncate=False):
-    data = struct.pack("<2bidd b", 125, 100, n, current, 352.21, 0)
-    for i in range(n):
-        data += struct.pack("<6d", 0.1 * i, 1e-3, -0.1 * i, -1e-3, math.pi / 4, 3.0)
-    data += struct.pack("<d", 938.272)
+    rows = (
+        struct.pack("<6d", 0.1 * i, 1e-3, -0.1 * i, -1e-3, math.pi / 4, 3.0)
+        for i in range(n)
+    )
+    header = struct.pack("<2bidd b", 125, 100, n, current, 352.21, 0)
+    data = header + b"".join(rows) + struct.pack("<d", 938.272)
     with open(path, "wb") as stream:
         stream.write(data[: len(data) // 2] if truncate else data)
 

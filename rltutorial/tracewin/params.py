@@ -47,8 +47,6 @@ TRACEWIN_PARAMS: frozenset[str] = frozenset(
 _ELEMENT_PARAM = re.compile(r"ele\[(\d+)\]\[(\d+)\]")
 _MANAGED_PARAMS = frozenset({"hide", "path_cal"})
 
-#: Output tables looked for in the calculation directory, first found wins.
-
 
 def find_executable(executable: str | os.PathLike | None = None) -> Path:
     """Locate the TraceWin executable.
