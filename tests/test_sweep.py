@@ -16,6 +16,7 @@ import cloudpickle
 import numpy as np
 import pytest
 import yaml
+from fake_tracewin import MODE_PARAM, make_fake_tracewin, make_project, mode_code
 
 from rltutorial.sweep import (
     RESERVED_COLUMNS,
@@ -28,16 +29,6 @@ from rltutorial.sweep import (
     run_sweep,
     unpack_project,
 )
-
-try:
-    from fake_tracewin import MODE_PARAM, make_fake_tracewin, make_project, mode_code
-except ImportError:  # tests/ imported as a package
-    from tests.fake_tracewin import (
-        MODE_PARAM,
-        make_fake_tracewin,
-        make_project,
-        mode_code,
-    )
 
 # Dask workers need not import this test module: ship its functions by value.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fake_tracewin import MODE_PARAM, make_fake_tracewin, make_project, mode_code
 
 from rltutorial.tracewin import (
     EXECUTABLE_ENV_VAR,
@@ -23,16 +24,6 @@ from rltutorial.tracewin import (
     find_executable,
     format_params,
 )
-
-try:
-    from fake_tracewin import MODE_PARAM, make_fake_tracewin, make_project, mode_code
-except ImportError:  # tests/ imported as a package
-    from tests.fake_tracewin import (
-        MODE_PARAM,
-        make_fake_tracewin,
-        make_project,
-        mode_code,
-    )
 
 
 @pytest.fixture
