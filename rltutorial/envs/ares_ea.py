@@ -16,6 +16,7 @@ from rltutorial.envs.ranges import SCREEN_BINNING, TARGET_HIGH, TARGET_LOW
 from rltutorial.envs.sampling import Sampler, as_vector
 from rltutorial.envs.screen import is_on_screen
 from rltutorial.envs.task import TaskRules, error_info
+from rltutorial.rewards import objective
 
 __all__ = ["AresEA", "AresEACheetah", "TASK_OPTION_KEYS"]
 
@@ -281,7 +282,7 @@ class AresEA(gym.Env):
             time_step=self._time_step,
             on_screen=bool(is_on_screen(beam)),
             pixel_sum=self.backend.get_pixel_sum(),
-            objective=float(np.sum(self.rules.weights * np.abs(beam - self.target))),
+            objective=float(objective(beam, self.target, self.rules.weights)),
             action_clipped=self._last_action_clipped,
             beam=beam.copy(),
             magnets=self.backend.get_magnets(),

@@ -28,6 +28,7 @@ from rltutorial.envs.ares_ea import AresEACheetah
 from rltutorial.envs.cheetah import simulate_screen_beam
 from rltutorial.envs.screen import fraction_on_screen
 from rltutorial.envs.task import beam_errors
+from rltutorial.rewards import objective
 
 __all__ = ["BatchedAresEA"]
 
@@ -188,7 +189,7 @@ class BatchedAresEA(VecEnv):
         self, judgement: Any, pixel_sum: np.ndarray, clipped: np.ndarray
     ) -> list[dict[str, Any]]:
         errors = beam_errors(self.beams, self.targets)
-        objective = np.sum(self.task.rules.weights * errors, axis=1)
+        objectives = objective(self.beams, self.targets, self.task.rules.weights)
         columns = {
             **{name: errors[:, i].tolist() for i, name in enumerate(_INFO_ERRORS)},
             "mae_focus": errors[:, [1, 3]].mean(axis=1).tolist(),
@@ -198,7 +199,7 @@ class BatchedAresEA(VecEnv):
             "time_step": self.time_steps.tolist(),
             "on_screen": judgement.on_screen.tolist(),
             "pixel_sum": pixel_sum.tolist(),
-            "objective": objective.tolist(),
+            "objective": objectives.tolist(),
             "action_clipped": clipped.tolist(),
         }
         names = list(columns)
