@@ -85,7 +85,8 @@ def summarize(
         ``early_end_rate`` (terminated before the time limit), ``improved_rate``
         (objective below its start), ``median_final_sigma``/``median_initial_sigma``
         (mean of sigma_x and sigma_y, m), ``mean_pixel_sum`` (share of the beam on the
-        screen), ``mean_return``; and ``n_episodes``.
+        screen), ``final_quadrupole_spread`` (standard deviation of the final Q1, Q2, Q3
+        over episodes, averaged, 1/m²), ``mean_return``; and ``n_episodes``.
     """
     for name, value in (
         ("sigma_threshold", sigma_threshold),
@@ -137,6 +138,7 @@ def _behaviour_metrics(finals: pd.DataFrame) -> dict[str, float]:
             np.median((finals["initial_sigma_x"] + finals["initial_sigma_y"]) / 2)
         ),
         "mean_pixel_sum": float(finals["pixel_sum"].mean()),
+        "final_quadrupole_spread": float(finals[["Q1", "Q2", "Q3"]].std(ddof=0).mean()),
         "mean_return": float(finals["return"].mean()) if "return" in finals else NAN,
     }
 
@@ -187,6 +189,16 @@ def _size_change(m: Mapping[str, float]) -> str | None:
     return None
 
 
+def _open_loop(m: Mapping[str, float]) -> str | None:
+    spread = m.get("final_quadrupole_spread", NAN)
+    if not spread < 1.0 or m["off_screen_rate"] >= 0.25:
+        return None
+    return (
+        "ends at nearly the same quadrupole settings whatever the incoming beam "
+        f"(spread {spread:.2f} 1/m²)"
+    )
+
+
 def _optimality(m: Mapping[str, float]) -> str | None:
     if not np.isfinite(m["near_optimal_rate"]):
         return None
@@ -209,6 +221,7 @@ BEHAVIOUR_RULES: list[Callable[[Mapping[str, float]], str | None]] = [
     _off_screen,
     _early_end,
     _size_change,
+    _open_loop,
     _optimality,
     _errors,
 ]

@@ -94,6 +94,15 @@ def test_describe_behaviour_reports_off_screen_and_blow_up():
     assert "blows the beam up" in note and "5.0 mm" in note
 
 
+def test_describe_behaviour_reports_fixed_settings():
+    """Nearly equal final quadrupoles in every episode are reported as such."""
+    metrics = summarize(_episodes([(10 * UM, 30 * UM), (50 * UM, 10 * UM)]))
+    assert metrics["final_quadrupole_spread"] == 0.0  # the example never moves them
+    assert "same quadrupole settings" in describe_behaviour(metrics)
+    metrics["final_quadrupole_spread"] = 5.0
+    assert "same quadrupole settings" not in describe_behaviour(metrics)
+
+
 def test_rollout_matches_single_environment_episodes():
     """Lock-step batched episodes equal the same seeds run one by one in make_env."""
     agent = Agent.untrained(DEFAULT_CONFIG, seed=3)
