@@ -36,6 +36,8 @@ _RETRYABLE = frozenset({"failed", "timeout"})
 _POLL_S = 0.5
 _BACKEND_TIMEOUT_GRACE_S = 5.0
 _INLINE_KWARGS_BYTES = 2**20
+_FETCH_TIMEOUT_S = 10.0  # wait for a finished point's result before recomputing it
+_MAX_RECOMPUTES = 3  # fresh submissions of a point whose result died with a worker
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,7 @@ class _DistributedRun:
         n_points = len(plan.points)
         self.records: list[dict[str, Any] | None] = [None] * n_points
         self.attempts = [0] * n_points
+        self.recomputes = [0] * n_points
         self.pending: dict[Any, int] = {}
         self.finished: queue.SimpleQueue = queue.SimpleQueue()
         self.counts: dict[str, int] = {}
@@ -218,14 +221,24 @@ class _DistributedRun:
         [future] = self.client.scatter([fixed], broadcast=True, hash=False)
         return future
 
-    def _submit(self, indices: list[int], fixed) -> None:
-        """Submit the next attempt of these points, as one batch (one task group)."""
+    def _submit(self, indices: list[int], fixed, recompute: bool = False) -> None:
+        """Submit the next attempt of these points, as one batch (one task group).
+
+        ``recompute=True`` re-runs the current attempt of a point whose finished
+        result was lost with its worker; it does not count as a retry.
+        """
         for index in indices:
-            self.attempts[index] += 1
+            if recompute:
+                self.recomputes[index] += 1
+            else:
+                self.attempts[index] += 1
         futures = self.client.map(
             run_point,
             [self.plan.points[index] for index in indices],
-            key=[f"sweep-{self.tag}-{i}-{self.attempts[i]}" for i in indices],
+            key=[
+                f"sweep-{self.tag}-{i}-{self.attempts[i]}-{self.recomputes[i]}"
+                for i in indices
+            ],
             simulate=self.plan.simulate,
             fixed=fixed,
             watchdog_s=self.plan.watchdog_s,
@@ -247,6 +260,11 @@ class _DistributedRun:
             if index is None:
                 continue
             record = self._outcome(future)
+            if record.pop("_recompute", False) and self._may_recompute(index):
+                logger.info("sweep: point %d lost its result with a worker", index)
+                self.client.cancel([future])
+                self._submit([index], fixed, recompute=True)
+                continue
             if (
                 record["status"] in _RETRYABLE
                 and self.attempts[index] <= self.plan.retries
@@ -254,6 +272,10 @@ class _DistributedRun:
                 self._submit([index], fixed)
                 continue
             self._store(index, record)
+
+    def _may_recompute(self, index: int) -> bool:
+        """Whether point ``index`` may run again after its result was lost."""
+        return self.recomputes[index] < _MAX_RECOMPUTES and self._n_workers() > 0
 
     def _store(self, index: int, record: dict[str, Any]) -> None:
         """Keep the final record of point ``index`` and advance the bar."""
@@ -269,15 +291,16 @@ class _DistributedRun:
 
         if future.status == "error":
             return _task_error(future.exception())
-        try:  # also waits if the result was lost with its worker and is recomputed
-            return future.result(timeout=self.no_worker_timeout)
+        wait_s = min(self.no_worker_timeout, _FETCH_TIMEOUT_S)
+        try:  # a finished result that died with its worker may never arrive
+            return future.result(timeout=wait_s)
         except CancelledError as error:
             return _lost(f"cancelled before it finished: {describe_error(error)}")
         except TimeoutError:
-            return _lost(
-                f"result lost with its worker and not recomputed within "
-                f"{self.no_worker_timeout:g} s"
+            record = _lost(
+                f"result lost with its worker (not fetched within {wait_s:g} s)"
             )
+            return {**record, "_recompute": True}
         except KilledWorker as error:
             return _lost(describe_error(error))
         except Exception as error:
