@@ -183,6 +183,69 @@ def _ppo_class() -> type:
     return PPO
 
 
+def _td3_policy_kwargs(config: Mapping[str, Any]) -> dict[str, Any]:
+    kwargs = _ppo_policy_kwargs(config)  # same network and feature options
+    kwargs["n_critics"] = 2
+    return kwargs
+
+
+def _build_td3(
+    config: Mapping[str, Any],
+    venv: Any,
+    tensorboard_log: str | None = None,
+    seed: int | None = None,
+) -> Any:
+    import numpy as np
+    from stable_baselines3 import TD3
+    from stable_baselines3.common.noise import NormalActionNoise
+
+    n_actions = int(np.prod(venv.action_space.shape))
+    noise = float(config["action_noise"])
+    return TD3(
+        "MlpPolicy",
+        venv,
+        learning_rate=learning_rate(config),
+        buffer_size=int(config["buffer_size"]),
+        learning_starts=int(config["learning_starts"]),
+        batch_size=int(config["batch_size"]),
+        tau=float(config["tau"]),
+        gamma=float(config["gamma"]),
+        train_freq=int(config["train_freq"]),
+        gradient_steps=int(config["gradient_steps"]),
+        # noise on the policy's [-1, 1] output; one independent draw per environment
+        action_noise=NormalActionNoise(np.zeros(n_actions), noise * np.ones(n_actions))
+        if noise > 0
+        else None,
+        policy_delay=int(config["policy_delay"]),
+        target_policy_noise=float(config["target_policy_noise"]),
+        target_noise_clip=float(config["target_noise_clip"]),
+        policy_kwargs=_td3_policy_kwargs(config),
+        tensorboard_log=tensorboard_log,
+        seed=seed,
+        device="cpu",
+        verbose=0,
+    )
+
+
+def _td3_policy(config: Mapping[str, Any], observation_space: Any, action_space: Any):
+    from stable_baselines3.td3.policies import TD3Policy
+
+    policy = TD3Policy(
+        observation_space,
+        action_space,
+        lr_schedule=_constant(0.0),
+        optimizer_class=_NoOptimizer,
+        **_td3_policy_kwargs(config),
+    )
+    return policy.eval()
+
+
+def _td3_class() -> type:
+    from stable_baselines3 import TD3
+
+    return TD3
+
+
 #: Registry of training algorithms by the config's ``algorithm`` name.
 ALGORITHM_REGISTRY: dict[str, Algorithm] = {
     "ppo": Algorithm(
@@ -190,6 +253,13 @@ ALGORITHM_REGISTRY: dict[str, Algorithm] = {
         _ppo_policy,
         _ppo_class,
         "Proximal Policy Optimization (Stable-Baselines3 PPO, MlpPolicy)",
+    ),
+    "td3": Algorithm(
+        _build_td3,
+        _td3_policy,
+        _td3_class,
+        "Twin Delayed DDPG (Stable-Baselines3 TD3): off-policy, replay buffer, "
+        "deterministic actor with Gaussian exploration noise",
     ),
 }
 

@@ -36,7 +36,7 @@ __all__ = [
 #: Observation keys an agent may be given (``incoming``/``misalignments`` only in simulation).
 OBSERVATION_KEYS = ("beam", "magnets", "target", "incoming", "misalignments")
 #: Training algorithms by name; :mod:`rltutorial.training` registers their implementations.
-ALGORITHMS: set[str] = {"ppo"}
+ALGORITHMS: set[str] = {"ppo", "td3"}
 
 #: The workshop's focusing task with its training defaults.
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -84,6 +84,16 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "gae_lambda": 0.95,
     "clip_range": 0.2,
     "ent_coef": 0.0,
+    # off-policy algorithms (TD3): replay buffer and exploration
+    "buffer_size": 300_000,
+    "learning_starts": 10_000,
+    "tau": 0.005,
+    "train_freq": 1,
+    "gradient_steps": 1,
+    "action_noise": 0.1,
+    "policy_delay": 2,
+    "target_policy_noise": 0.2,
+    "target_noise_clip": 0.5,
     # evaluation during training (keeps the best policy)
     "eval_every": 20_000,
     "eval_episodes": 50,
@@ -258,6 +268,15 @@ CONFIG_SCHEMA: dict[str, Check] = {
     "gae_lambda": number(0.0, 1.0),
     "clip_range": number(0.0, 10.0),
     "ent_coef": number(0.0),
+    "buffer_size": number(1, integer=True),
+    "learning_starts": number(0, integer=True),
+    "tau": number(0.0, 1.0),
+    "train_freq": number(1, integer=True),
+    "gradient_steps": number(1, integer=True),
+    "action_noise": number(0.0, 10.0),
+    "policy_delay": number(1, integer=True),
+    "target_policy_noise": number(0.0, 10.0),
+    "target_noise_clip": number(0.0, 10.0),
     "eval_every": number(1, integer=True, optional=True),
     "eval_episodes": number(1, integer=True),
     "eval_criterion": choice(lambda: _registry("EVAL_CRITERIA")),

@@ -112,6 +112,19 @@ def test_delta_actions_accumulate_within_limits():
     assert observation["magnets"][0] == pytest.approx(72.0)
 
 
+def test_delta_fine_steps_grow_with_the_cube_of_the_action():
+    """delta_fine: the full action moves 7.2 1/m², half of it 0.9, a tenth 0.0072."""
+    env = AresEACheetah(action_mode="delta_fine", magnet_init_mode="constant",
+                        magnet_init_values=np.zeros(5))  # fmt: skip
+    env.reset(seed=0)
+    observation, *_ = env.step(np.array([7.2, 3.6, 0.0, -0.72, 0.0]))
+    np.testing.assert_allclose(
+        observation["magnets"], [7.2, 0.9, 0.0, -0.0072, 0.0], rtol=1e-6
+    )
+    observation, *_ = env.step(np.array([50.0, 0.0, 0.0, 0.0, 0.0]))  # clipped
+    assert observation["magnets"][0] == pytest.approx(14.4)
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_non_finite_action_raises(bad):
     """NaN and infinite actions raise a ValueError that says so."""

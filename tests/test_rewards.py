@@ -20,6 +20,7 @@ BEAMS = [[1e-4, 4e-4, -1e-4, 2e-4], [5e-5, 3e-4, 0.0, 1e-4], [0.0, 1.5e-4, 0.0, 
 EXPECTED = {
     "negative_objective": [-400 / 600, -300 / 600],
     "objective_improvement": [(600 - 400) / 600, (400 - 300) / 600],
+    "log_improvement": [np.log(600 / 400), np.log(600 / 300)],
     "sum_of_pixels": [-1.0, -1.0],  # small centred beams lie wholly on the screen
 }
 

@@ -3,6 +3,7 @@
 import copy
 import warnings
 
+import numpy as np
 import pytest
 
 from rltutorial import load_agent, train, validate_config
@@ -61,6 +62,31 @@ def test_tiny_training_produces_a_loadable_agent(folders):
     assert (agent.act(raw) == loaded.act(raw)).all()
 
 
+def test_td3_trains_through_the_same_entry_point(folders):
+    """algorithm='td3' trains, saves, loads by name and exports an SB3 TD3 zip."""
+    from stable_baselines3 import TD3
+
+    config = {
+        **TINY,
+        "algorithm": "td3",
+        "run_name": "Tiny TD3",
+        "learning_starts": 100,
+        "batch_size": 32,
+        "normalize_reward": False,
+    }
+    train(config, evaluation_episodes=2, recorded_episodes=0, progress_bar=False)
+    loaded = load_agent("Tiny TD3")
+    assert loaded.metrics["training"]["algorithm"] == "td3"
+    episode = loaded.run_episode(seed=3)
+    assert len(episode) >= 1
+    raw = loaded.make_env().env.reset(seed=0)[0][None]
+    action = loaded.act(raw)
+    assert action.shape == (1, 3) and np.all(np.abs(action) <= 3.0)
+    model = TD3.load(loaded.export_sb3_zip(folders / "tiny_td3.zip"), device="cpu")
+    expected = model.predict(loaded.normalize(raw), deterministic=True)[0]
+    np.testing.assert_allclose(expected, action, rtol=1e-6)
+
+
 def test_run_without_name_gets_a_new_name(folders):
     """Without run_name the run is named like a person and saved under that name."""
     agent = train(
@@ -82,8 +108,8 @@ def test_existing_name_is_refused_before_training(folders):
 
 def test_invalid_config_fails_before_training(folders):
     """An unknown algorithm is refused with the valid choices."""
-    with pytest.raises(ValueError, match="'ppo'"):
-        train({**TINY, "algorithm": "td3"})
+    with pytest.raises(ValueError, match="'ppo', 'td3'"):
+        train({**TINY, "algorithm": "sac"})
     with pytest.raises(ValueError, match="cannot name a folder"):
         train({**TINY, "run_name": "../escape"})
 

@@ -59,6 +59,13 @@ def _add(magnets: np.ndarray, action: np.ndarray) -> np.ndarray:
     return magnets + action
 
 
+_DELTA_LIMITS = DELTA_FRACTION * MAGNET_LIMITS
+
+
+def _add_cubed(magnets: np.ndarray, action: np.ndarray) -> np.ndarray:
+    return magnets + _DELTA_LIMITS * (action / _DELTA_LIMITS) ** 3
+
+
 _UNIDIRECTIONAL_LOW = np.array(
     [0.0, -QUAD_K1_LIMIT, -CORRECTOR_ANGLE_LIMIT, 0.0, -CORRECTOR_ANGLE_LIMIT]
 )
@@ -85,12 +92,21 @@ ACTION_MODES: dict[str, ActionMode] = {
         "like 'direct', but Q1 and Q3 only focus (k1 >= 0) and Q2 only defocuses (k1 <= 0)",
     ),
     "delta": ActionMode(
-        -DELTA_FRACTION * MAGNET_LIMITS,
-        DELTA_FRACTION * MAGNET_LIMITS,
+        -_DELTA_LIMITS,
+        _DELTA_LIMITS,
         -MAGNET_LIMITS,
         MAGNET_LIMITS,
         _add,
         "the action is added to the magnet setting; at most 10 % of each limit per step",
+    ),
+    "delta_fine": ActionMode(
+        -_DELTA_LIMITS,
+        _DELTA_LIMITS,
+        -MAGNET_LIMITS,
+        MAGNET_LIMITS,
+        _add_cubed,
+        "like 'delta', but the step grows with the cube of the action: half the "
+        "largest action moves 1/8 as far, a tenth moves 1/1000 (fine final tuning)",
     ),
 }
 

@@ -101,7 +101,7 @@ class AresEA(gym.Env):
         self,
         backend: Backend,
         action_mode: Literal[
-            "direct", "direct_unidirectional_quads", "delta"
+            "direct", "direct_unidirectional_quads", "delta", "delta_fine"
         ] = "delta",
         magnet_init_mode: Literal["constant", "random"] = "constant",
         magnet_init_values: np.ndarray | None = None,
