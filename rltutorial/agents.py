@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from rltutorial import agent_io
+from rltutorial.acting import PolicyActor, is_recurrent
 from rltutorial.algorithms import get_algorithm, torch_threads
 from rltutorial.config import validate_config
 from rltutorial.paths import models_dir
@@ -167,14 +168,23 @@ class Agent:
         return self.normalization.normalize(observation)
 
     def predict(
-        self, observation: np.ndarray, deterministic: bool = True
-    ) -> tuple[np.ndarray, None]:
+        self,
+        observation: np.ndarray,
+        state: Any = None,
+        episode_start: np.ndarray | None = None,
+        deterministic: bool = True,
+    ) -> tuple[np.ndarray, Any]:
         """Action for a (normalised) observation, as Stable-Baselines3's ``predict``.
 
         Parameters
         ----------
         observation : ndarray (d,) or (N, d)
             Observation(s) from :meth:`make_env` (already normalised).
+        state : tuple of ndarray, optional
+            Hidden state a recurrent agent returned at the previous step (None at the
+            start of an episode; ignored by agents without memory).
+        episode_start : ndarray of bool (N,), optional
+            Which environments start a new episode (recurrent agents reset there).
         deterministic : bool
             Take the mean action instead of sampling.
 
@@ -182,18 +192,40 @@ class Agent:
         -------
         action : ndarray (k,) or (N, k)
             In the agent's (rescaled) action space.
-        state : None
-            No recurrent state (kept for compatibility with ``model.predict``).
+        state : tuple of ndarray or None
+            The new hidden state of a recurrent agent, None otherwise.
         """
+        observation = np.asarray(observation, dtype=np.float32)
         with torch_threads(1):
-            action, _ = self.policy.predict(
-                np.asarray(observation, dtype=np.float32), deterministic=deterministic
+            if not is_recurrent(self.policy):
+                return self.policy.predict(observation, deterministic=deterministic)
+            if episode_start is None:
+                n = 1 if observation.ndim == 1 else len(observation)
+                episode_start = np.full(n, state is None)
+            return self.policy.predict(
+                observation,
+                state=state,
+                episode_start=episode_start,
+                deterministic=deterministic,
             )
-        return action, None
+
+    @property
+    def recurrent(self) -> bool:
+        """Whether the agent remembers earlier steps (an LSTM policy)."""
+        return is_recurrent(self.policy)
+
+    def actor(self) -> PolicyActor:
+        """A callable ``actor(raw observations (N, d)) -> actions (N, k)`` for one batch
+        of episodes that start together; it keeps a recurrent agent's memory."""
+        return PolicyActor(self.policy, self.normalize)
 
     def act(self, observations: np.ndarray) -> np.ndarray:
-        """Deterministic actions (N, k) for raw, un-normalised observations (N, d)."""
-        return self.predict(self.normalize(observations))[0]
+        """Deterministic actions (N, k) for raw, un-normalised observations (N, d).
+
+        Each call is treated as the first step of an episode; use :meth:`actor` to act
+        over whole episodes (it matters for recurrent agents).
+        """
+        return self.actor()(observations)
 
     # ------------------------------------------------------------ environments
     def env_config(self, **overrides: Any) -> dict[str, Any]:
@@ -271,10 +303,11 @@ class Agent:
         config = self.env_config(**overrides)
         limit = max_steps or config["time_limit"] or 100
         observation, info = env.reset(seed=seed)
+        state = None
         infos, rewards, ends = [info], [0.0], [(False, False)]
         frames = [env.render()] if render else []
         while len(infos) <= limit and not any(ends[-1]):
-            action, _ = self.predict(observation)
+            action, state = self.predict(observation, state)
             observation, reward, terminated, truncated, info = env.step(action)
             infos.append(info)
             rewards.append(float(reward))

@@ -183,6 +183,64 @@ def _ppo_class() -> type:
     return PPO
 
 
+#: Size of the LSTM state of recurrent policies (actor and critic each).
+LSTM_HIDDEN_SIZE = 64
+
+
+def _recurrent_policy_kwargs(config: Mapping[str, Any]) -> dict[str, Any]:
+    kwargs = _ppo_policy_kwargs(config)
+    kwargs["lstm_hidden_size"] = LSTM_HIDDEN_SIZE
+    return kwargs
+
+
+def _build_recurrent_ppo(
+    config: Mapping[str, Any],
+    venv: Any,
+    tensorboard_log: str | None = None,
+    seed: int | None = None,
+) -> Any:
+    from sb3_contrib import RecurrentPPO
+
+    return RecurrentPPO(
+        "MlpLstmPolicy",
+        venv,
+        learning_rate=learning_rate(config),
+        n_steps=int(config["n_steps"]),
+        batch_size=int(config["batch_size"]),
+        n_epochs=int(config["n_epochs"]),
+        gamma=float(config["gamma"]),
+        gae_lambda=float(config["gae_lambda"]),
+        clip_range=float(config["clip_range"]),
+        ent_coef=float(config["ent_coef"]),
+        policy_kwargs=_recurrent_policy_kwargs(config),
+        tensorboard_log=tensorboard_log,
+        seed=seed,
+        device="cpu",
+        verbose=0,
+    )
+
+
+def _recurrent_ppo_policy(
+    config: Mapping[str, Any], observation_space: Any, action_space: Any
+):
+    from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
+
+    policy = RecurrentActorCriticPolicy(
+        observation_space,
+        action_space,
+        lr_schedule=_constant(0.0),
+        optimizer_class=_NoOptimizer,
+        **_recurrent_policy_kwargs(config),
+    )
+    return policy.eval()
+
+
+def _recurrent_ppo_class() -> type:
+    from sb3_contrib import RecurrentPPO
+
+    return RecurrentPPO
+
+
 def _td3_policy_kwargs(config: Mapping[str, Any]) -> dict[str, Any]:
     kwargs = _ppo_policy_kwargs(config)  # same network and feature options
     kwargs["n_critics"] = 2
@@ -260,6 +318,13 @@ ALGORITHM_REGISTRY: dict[str, Algorithm] = {
         _td3_class,
         "Twin Delayed DDPG (Stable-Baselines3 TD3): off-policy, replay buffer, "
         "deterministic actor with Gaussian exploration noise",
+    ),
+    "recurrent_ppo": Algorithm(
+        _build_recurrent_ppo,
+        _recurrent_ppo_policy,
+        _recurrent_ppo_class,
+        "PPO with an LSTM memory (sb3-contrib RecurrentPPO, MlpLstmPolicy): remembers "
+        "earlier readings, for partially observed tasks",
     ),
 }
 

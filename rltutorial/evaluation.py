@@ -340,7 +340,7 @@ def evaluate_agent(
         load_agent(agent_or_name) if isinstance(agent_or_name, str) else agent_or_name
     )
     config = agent.env_config(**dict(overrides or {}))
-    episodes = rollout(agent.act, config, n, seed)
+    episodes = rollout(agent.actor(), config, n, seed)
     optima = _optima(config, np.arange(seed, seed + n))
     metrics = summarize(
         episodes, include_position, sigma_threshold, position_threshold, optima

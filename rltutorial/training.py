@@ -144,14 +144,12 @@ def _evaluation_callback(config: Mapping[str, Any]) -> Any:
 
 def _score(model: Any, config: Mapping[str, Any]) -> float:
     """Score of the current policy on the selection episodes (higher is better)."""
+    from rltutorial.acting import PolicyActor
     from rltutorial.evaluation import final_steps, rollout
 
     venv = model.get_env()
-    normalize = venv.normalize_obs if getattr(venv, "norm_obs", False) else np.asarray
-
-    def act(observations: np.ndarray) -> np.ndarray:
-        return model.policy.predict(normalize(observations), deterministic=True)[0]
-
+    normalize = venv.normalize_obs if getattr(venv, "norm_obs", False) else None
+    act = PolicyActor(model.policy, normalize)
     episodes = rollout(act, config, int(config["eval_episodes"]), EVAL_SEED)
     return float(EVAL_CRITERIA[config["eval_criterion"]](final_steps(episodes)))
 

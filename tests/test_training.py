@@ -87,6 +87,28 @@ def test_td3_trains_through_the_same_entry_point(folders):
     np.testing.assert_allclose(expected, action, rtol=1e-6)
 
 
+def test_recurrent_agent_remembers_within_an_episode(folders):
+    """A RecurrentPPO agent trains, loads, and its actions depend on earlier steps;
+    the batched evaluation and a single episode agree step by step."""
+    from rltutorial.evaluation import rollout
+
+    config = {**TINY, "algorithm": "recurrent_ppo", "run_name": "Tiny LSTM"}
+    train(config, evaluation_episodes=2, recorded_episodes=0, progress_bar=False)
+    agent = load_agent("Tiny LSTM")
+    assert agent.recurrent
+    raw = agent.make_env().env.reset(seed=0)[0][None]
+    actor = agent.actor()
+    first, second = actor(raw), actor(raw)
+    assert not np.allclose(first, second)  # same reading, different memory
+    np.testing.assert_allclose(agent.act(raw), first)  # act starts afresh each call
+    single = agent.run_episode(seed=4)
+    batched = rollout(agent.actor(), agent.config, n=2, seed=3)
+    batched = batched[batched["episode"] == 4].reset_index(drop=True)
+    np.testing.assert_allclose(
+        batched["objective"].to_numpy(), single["objective"].to_numpy(), rtol=1e-5
+    )
+
+
 def test_run_without_name_gets_a_new_name(folders):
     """Without run_name the run is named like a person and saved under that name."""
     agent = train(
