@@ -8,6 +8,8 @@ name       simulation
 ========== ====================================================================
 cheetah    ARES-EA screen beam for given magnet settings (:func:`cheetah_simulate`)
 tracewin   one TraceWin run of an uploaded project (:func:`tracewin_simulate`)
+training   one training run of an agent, config overrides per point
+           (:func:`rltutorial.sweep.training.train_point`)
 ========== ====================================================================
 
 Add your own with :func:`register_backend`.
@@ -35,6 +37,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from rltutorial.registry import lookup
+from rltutorial.sweep.training import prepare_training, train_point
 
 __all__ = [
     "SWEEP_BACKENDS",
@@ -335,6 +338,7 @@ SWEEP_BACKENDS: dict[str, SweepBackend] = {
     "tracewin": SweepBackend(
         tracewin_simulate, prepare=_prepare_tracewin, accepts_timeout=True
     ),
+    "training": SweepBackend(train_point, prepare=prepare_training),
 }
 
 
