@@ -102,6 +102,17 @@ def test_grid_errors():
         grid(q1=np.zeros((2, 2)))
 
 
+def test_grid_axis_of_lists():
+    """A list axis whose values are lists (network shapes) gives one point per list."""
+    points = grid(net_arch=[[64, 64], [32]], seed=[0, 1])
+    assert points == [
+        {"net_arch": [64, 64], "seed": 0},
+        {"net_arch": [64, 64], "seed": 1},
+        {"net_arch": [32], "seed": 0},
+        {"net_arch": [32], "seed": 1},
+    ]
+
+
 # --- serial sweeps ----------------------------------------------------------------
 
 

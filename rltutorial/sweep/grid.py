@@ -18,7 +18,9 @@ def grid(**axes: Iterable[Any] | Any) -> list[dict[str, Any]]:
     ----------
     **axes : iterable or scalar
         Values of each parameter, e.g. ``q1=np.linspace(-10, 10, 5)`` or
-        ``energy=[80e6, 120e6]``; a scalar is a fixed value. Keys that are not Python
+        ``energy=[80e6, 120e6]``; a scalar is a fixed value. The items of a list are
+        the values, so they may be lists themselves:
+        ``net_arch=[[64, 64], [128, 128]]``. Keys that are not Python
         names work too: ``grid(**{"ele[27][6]": [-1200, -1100]})``.
 
     Returns
@@ -29,7 +31,8 @@ def grid(**axes: Iterable[Any] | Any) -> list[dict[str, Any]]:
     Raises
     ------
     ValueError
-        If there is no axis, or an axis is empty or not one-dimensional.
+        If there is no axis, or an axis is empty or a numpy array of more than one
+        dimension.
     """
     if not axes:
         raise ValueError("grid() needs at least one axis, e.g. grid(q1=[0.0, 1.0])")
@@ -39,9 +42,11 @@ def grid(**axes: Iterable[Any] | Any) -> list[dict[str, Any]]:
 
 def _axis_values(name: str, axis: Any) -> list[Any]:
     """Return one axis as a list of plain values."""
-    if isinstance(axis, (str, bytes)) or np.ndim(axis) == 0:
+    if isinstance(axis, (str, bytes, dict)) or (
+        not isinstance(axis, (list, tuple)) and np.ndim(axis) == 0
+    ):
         return [_plain(axis)]
-    if np.ndim(axis) > 1:
+    if isinstance(axis, np.ndarray) and axis.ndim > 1:
         raise ValueError(f"grid axis {name!r} must be 1-D, got shape {np.shape(axis)}")
     values = [_plain(value) for value in axis]
     if not values:

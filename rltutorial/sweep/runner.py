@@ -67,7 +67,8 @@ def run_sweep(
     Parameters
     ----------
     simulate : str or callable
-        A backend name from :data:`SWEEP_BACKENDS` (``"cheetah"``, ``"tracewin"``),
+        A backend name from :data:`SWEEP_BACKENDS` (``"cheetah"``, ``"tracewin"``,
+        ``"training"``: one training run per point),
         a :class:`~rltutorial.sweep.backends.SweepBackend`, or any picklable function
         returning a dict of results.
     points : iterable of Mapping
