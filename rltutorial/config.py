@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import difflib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ __all__ = [
     "DEFAULT_CONFIG",
     "CONFIG_SCHEMA",
     "OBSERVATION_KEYS",
+    "PARTIAL_OBSERVABILITY_SCHEMA",
     "ALGORITHMS",
     "validate_config",
     "load_config",
@@ -65,6 +66,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "time_limit": 25,
     "rescale_action": [-3.0, 3.0],
     "frame_stack": None,
+    "partial_observability": None,
     "normalize_observation": True,
     "normalize_reward": True,
     # training
@@ -215,6 +217,45 @@ def layers(key: str, value: Any) -> None:
         _fail(key, value, "a non-empty list of positive integers")
 
 
+def _unknown(what: str, unknown: list[str], valid: Collection[str]) -> ValueError:
+    """The error for unknown keys: close matches and the sorted valid keys."""
+    hints = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, list(valid), 1)
+        hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return ValueError(
+        f"Unknown {what}(s) {', '.join(hints)}. Valid keys are: {', '.join(sorted(valid))}."
+    )
+
+
+def settings(schema: Mapping[str, Check]) -> Check:
+    """Check None or a dict whose keys come from ``schema`` (each value checked by it)."""
+
+    def check(key: str, value: Any) -> None:
+        if value is None:
+            return
+        if not isinstance(value, Mapping):
+            _fail(key, value, f"None or a dict with keys from {sorted(schema)}")
+        unknown = sorted(str(name) for name in set(value) - set(schema))
+        if unknown:
+            raise _unknown(f"{key!r} setting", unknown, schema)
+        for name, item in value.items():
+            schema[name](f"{key}[{name!r}]", item)
+
+    return check
+
+
+#: Settings of ``partial_observability`` (:mod:`rltutorial.observability`); each one left
+#: out is off: noise std in m (absolute) and as a fraction of the reading (relative),
+#: probabilities of a lost screen frame (flicker) and of a lost single beam value.
+PARTIAL_OBSERVABILITY_SCHEMA: dict[str, Check] = {
+    "beam_noise": number(0.0, 1e-2),
+    "beam_noise_relative": number(0.0, 1.0),
+    "flicker": number(0.0, 1.0),
+    "sensor_dropout": number(0.0, 1.0),
+    "hide_magnets": flag,
+}
+
 _MODES = lambda: SAMPLING_MODES  # noqa: E731
 
 
@@ -250,6 +291,7 @@ CONFIG_SCHEMA: dict[str, Check] = {
     "time_limit": number(1, integer=True, optional=True),
     "rescale_action": bounds,
     "frame_stack": number(1, integer=True, optional=True),
+    "partial_observability": settings(PARTIAL_OBSERVABILITY_SCHEMA),
     "normalize_observation": flag,
     "normalize_reward": flag,
     "algorithm": choice(lambda: ALGORITHMS),
@@ -295,18 +337,7 @@ def validate_config(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
         raise ValueError(f"A config must be a dict, got {type(config).__name__}.")
     unknown = sorted(set(config or {}) - set(CONFIG_SCHEMA))
     if unknown:
-        hints = [
-            f"{key!r}"
-            + (
-                f" (did you mean {difflib.get_close_matches(key, CONFIG_SCHEMA, 1)[0]!r}?)"
-                if difflib.get_close_matches(key, CONFIG_SCHEMA, 1)
-                else ""
-            )
-            for key in unknown
-        ]
-        raise ValueError(
-            f"Unknown config key(s) {', '.join(hints)}. Valid keys are: {', '.join(sorted(CONFIG_SCHEMA))}."
-        )
+        raise _unknown("config key", unknown, CONFIG_SCHEMA)
     result = copy.deepcopy(DEFAULT_CONFIG)
     result.update(copy.deepcopy(dict(config or {})))
     for key, check in CONFIG_SCHEMA.items():

@@ -153,7 +153,9 @@ def episode_frame_rows(
 
 
 def _batched_env(config: Mapping[str, Any], n: int, seed: int):
+    """Batched environment of ``config`` whose infos hold the true state."""
     from rltutorial.envs.batched import BatchedAresEA
+    from rltutorial.vec_env import make_batched_env
 
     class _StateInfo(BatchedAresEA):
         """Adds ``beam``, ``magnets`` and ``target`` to each step's info if missing."""
@@ -166,7 +168,7 @@ def _batched_env(config: Mapping[str, Any], n: int, seed: int):
                 info.setdefault("target", self.targets[index].copy())
             return infos
 
-    return _StateInfo(config, n, seed=seed)
+    return make_batched_env(config, n, seed=seed, env_class=_StateInfo)
 
 
 def rollout(
@@ -182,7 +184,9 @@ def rollout(
     ----------
     act : callable
         ``act(observations (n, d)) -> actions (n, k)`` on raw (un-normalised) flat
-        observations, e.g. ``agent.act``.
+        observations, e.g. ``agent.act``; they are what :func:`rltutorial.make_env`
+        shows, with the config's ``partial_observability``, while the returned beams
+        are the true ones.
     config : dict
         The environment's config.
     n : int

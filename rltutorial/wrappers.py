@@ -4,6 +4,8 @@
 - :class:`NotVecNormalize`: applies saved observation-normalisation statistics to a plain
   (non-vectorised) environment, e.g. to run a trained agent in a notebook.
 - :class:`RecordEpisodes`: writes every episode as an animated GIF.
+- :class:`~rltutorial.observability.PartialObservation`: noisy, flickering, incomplete
+  screen readings and hidden magnets (config key ``partial_observability``).
 """
 
 from __future__ import annotations
@@ -27,14 +29,17 @@ from gymnasium.wrappers import (
 
 from rltutorial.config import validate_config
 from rltutorial.envs.ares_ea import AresEACheetah
+from rltutorial.observability import PartialObservation, as_settings
 
 __all__ = [
     "FilterAction",
     "NormalizationStats",
     "NotVecNormalize",
+    "PartialObservation",
     "RecordEpisodes",
     "make_env",
     "env_kwargs",
+    "observes_partially",
 ]
 
 
@@ -244,6 +249,11 @@ def env_kwargs(config: Mapping[str, Any]) -> dict[str, Any]:
     return {key: config[key] for key in ENV_KEYS}
 
 
+def observes_partially(config: Mapping[str, Any]) -> bool:
+    """Whether the agent of a (validated) config sees less than the true state."""
+    return as_settings(config["partial_observability"]).active
+
+
 def make_env(
     config: Mapping[str, Any] | None = None,
     record_video: bool | str | Path = False,
@@ -252,11 +262,12 @@ def make_env(
 ) -> gym.Env:
     """Build the ARES-EA environment an agent sees, from a config.
 
-    Order: AresEACheetah → TimeLimit → FilterObservation → FlattenObservation →
-    (FrameStackObservation → Flatten) → FilterAction → RescaleAction →
-    (RecordEpisodes) → (Monitor). Observation/reward normalisation happens in the
-    vectorised environment during training (``VecNormalize``) or with
-    :class:`NotVecNormalize` afterwards.
+    Order: AresEACheetah → TimeLimit → FilterObservation → (PartialObservation) →
+    FlattenObservation → (FrameStackObservation → Flatten) → FilterAction →
+    RescaleAction → (RecordEpisodes) → (Monitor). The screen's imperfections thus act
+    on each reading once, before flattening and stacking. Observation/reward
+    normalisation happens in the vectorised environment during training
+    (``VecNormalize``) or with :class:`NotVecNormalize` afterwards.
 
     Parameters
     ----------
@@ -280,7 +291,10 @@ def make_env(
     env: gym.Env = AresEACheetah(render_mode=render_mode, **env_kwargs(config))
     if config["time_limit"] is not None:
         env = TimeLimit(env, max_episode_steps=config["time_limit"])
-    env = FlattenObservation(FilterObservation(env, list(config["filter_observation"])))
+    env = FilterObservation(env, list(config["filter_observation"]))
+    if observes_partially(config):
+        env = PartialObservation(env, config["partial_observability"])
+    env = FlattenObservation(env)
     if config["frame_stack"] is not None:
         env = FlattenObservation(FrameStackObservation(env, config["frame_stack"]))
     env = FilterAction(env, config["filter_action"])
