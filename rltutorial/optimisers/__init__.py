@@ -1,0 +1,62 @@
+"""Classical optimisers on the ARES-EA task, and a fair comparison with agents.
+
+A seed identifies a problem: the incoming beam, misalignments, target and initial
+magnets of ``make_env(config).reset(seed=seed)``, the very episode an agent faces with
+that seed. A method tunes the magnets chosen by the config's ``filter_action`` within a
+budget of simulations (one simulation = one environment step):
+
+- ``"random"``: uniform random search in the magnet box;
+- ``"nelder-mead"``: bounded Nelder-Mead on the log objective from the initial magnets;
+- ``"bo"``: Bayesian optimisation with BoTorch (GP on the log objective, LogEI);
+- any agent of the zoo by name or alias: its deterministic episode.
+
+>>> from rltutorial.optimisers import compare_methods, tune
+>>> result = tune("bo", seed=0, budget=30)                       # doctest: +SKIP
+>>> table = compare_methods(["nelder-mead", "reference"], n=20)   # doctest: +SKIP
+
+Optimisers end at the best setting they measured, agents at their last step (see
+:mod:`rltutorial.optimisers.tuning`). Lengths are in m, k1 in 1/m², angles in rad.
+"""
+
+from __future__ import annotations
+
+from rltutorial.optimisers.bayesian import ACQUISITIONS, bayesian_optimisation
+from rltutorial.optimisers.comparison import (
+    COMPARISON_COLUMNS,
+    compare_methods,
+    summarize_runs,
+)
+from rltutorial.optimisers.problem import PROBLEM_KEYS, BudgetExhausted, TuningProblem
+from rltutorial.optimisers.search import initial_simplex, nelder_mead, random_search
+from rltutorial.optimisers.tuning import (
+    OPTIMISERS,
+    Optimiser,
+    TuningResult,
+    list_methods,
+    register_optimiser,
+    resolve_method,
+    tune,
+    tune_problem,
+)
+
+__all__ = [
+    "ACQUISITIONS",
+    "COMPARISON_COLUMNS",
+    "OPTIMISERS",
+    "PROBLEM_KEYS",
+    "BudgetExhausted",
+    "Optimiser",
+    "TuningProblem",
+    "TuningResult",
+    "bayesian_optimisation",
+    "compare_methods",
+    "initial_simplex",
+    "list_methods",
+    "nelder_mead",
+    "random_search",
+    "register_optimiser",
+    "resolve_method",
+    "summarize_runs",
+    "tune",
+    "tune_problem",
+]
