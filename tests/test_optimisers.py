@@ -233,3 +233,23 @@ def test_compare_methods_one_row_per_method():
     )
     assert np.isfinite(table["median_optimality_ratio"]).all()
     assert (table["median_optimality_ratio"] >= 1).all()
+
+
+def test_history_tracks_the_best_step_so_far():
+    """best_* columns follow the lowest objective measured up to each step."""
+    history = tune("random", seed=5, budget=12).history
+    running = history["objective"].cummin()
+    np.testing.assert_array_equal(history["best_objective"], running)
+    best = history["best_step"].to_numpy()
+    np.testing.assert_array_equal(history["objective"].to_numpy()[best], running)
+    assert np.all(np.diff(best) >= 0)
+
+
+def test_evaluate_rejects_malformed_settings():
+    """Settings of the wrong length or with NaN raise, naming the tuned magnets."""
+    problem = TuningProblem(0, budget=2)
+    with pytest.raises(ValueError, match=r"3 finite numbers for \['Q1', 'Q2', 'Q3'\]"):
+        problem.evaluate(np.zeros(5))
+    with pytest.raises(ValueError, match="finite"):
+        problem.evaluate(np.array([0.0, np.nan, 1.0]))
+    assert problem.simulations == 0

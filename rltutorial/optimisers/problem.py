@@ -220,12 +220,13 @@ class TuningProblem:
             When the budget is used up. The initial settings are answered from the
             reset without a simulation.
         """
-        x = np.clip(np.asarray(x, dtype=float).reshape(-1), self.low, self.high)
+        x = np.asarray(x, dtype=float).reshape(-1)
         if x.shape != self.low.shape or not np.all(np.isfinite(x)):
             raise ValueError(
                 f"Settings must be {len(self.low)} finite numbers for {self.labels}, "
                 f"got {x!r}."
             )
+        x = np.clip(x, self.low, self.high)
         if np.array_equal(x, self.x0):
             return self.initial_objective
         if self.remaining <= 0:
@@ -275,7 +276,9 @@ class TuningProblem:
         frame["mae"] = [s[1] for s in scores]
         frame["success"] = np.array([s[2] for s in scores], dtype=bool)
         values = frame["objective"].to_numpy()
-        best = [int(np.argmin(values[: i + 1])) for i in range(len(values))]
+        best = np.zeros(len(values), dtype=int)
+        for i in range(1, len(values)):
+            best[i] = i if values[i] < values[best[i - 1]] else best[i - 1]
         frame["best_step"] = best
         for column in ("objective", "mae", "success"):
             frame[f"best_{column}"] = frame[column].to_numpy()[best]
