@@ -37,7 +37,7 @@ __all__ = [
 #: Observation keys an agent may be given (``incoming``/``misalignments`` only in simulation).
 OBSERVATION_KEYS = ("beam", "magnets", "target", "incoming", "misalignments")
 #: Training algorithms by name; :mod:`rltutorial.training` registers their implementations.
-ALGORITHMS: set[str] = {"ppo", "td3"}
+ALGORITHMS: set[str] = {"ppo", "td3", "recurrent_ppo"}
 
 #: The workshop's focusing task with its training defaults.
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -273,7 +273,7 @@ CONFIG_SCHEMA: dict[str, Check] = {
     "magnet_init_values": vector(5, optional=True),
     "reward_mode": choice(lambda: REWARD_MODES),
     "objective": choice(lambda: OBJECTIVE_WEIGHTS),
-    "target_beam_mode": choice(_MODES),
+    "target_beam_mode": choice(lambda: [*SAMPLING_MODES, "reachable"]),
     "target_beam_values": vector(4, optional=True),
     **{
         f"target_{p}_threshold": number(0.0, optional=True)

@@ -130,7 +130,7 @@ def test_existing_name_is_refused_before_training(folders):
 
 def test_invalid_config_fails_before_training(folders):
     """An unknown algorithm is refused with the valid choices."""
-    with pytest.raises(ValueError, match="'ppo', 'td3'"):
+    with pytest.raises(ValueError, match="'ppo', 'recurrent_ppo', 'td3'"):
         train({**TINY, "algorithm": "sac"})
     with pytest.raises(ValueError, match="cannot name a folder"):
         train({**TINY, "run_name": "../escape"})

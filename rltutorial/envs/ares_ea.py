@@ -15,6 +15,7 @@ from rltutorial.envs.cheetah import CheetahBackend
 from rltutorial.envs.ranges import SCREEN_BINNING, TARGET_HIGH, TARGET_LOW
 from rltutorial.envs.sampling import Sampler, as_vector
 from rltutorial.envs.screen import is_on_screen
+from rltutorial.envs.targets import REACHABLE, draw_candidates, pick_reachable
 from rltutorial.envs.task import TaskRules, error_info
 from rltutorial.rewards import objective
 
@@ -107,7 +108,7 @@ class AresEA(gym.Env):
         magnet_init_values: np.ndarray | None = None,
         reward_mode: str = "objective_improvement",
         objective: Literal["focus", "full"] = "full",
-        target_beam_mode: Literal["constant", "random"] = "random",
+        target_beam_mode: Literal["constant", "random", "reachable"] = "random",
         target_beam_values: np.ndarray | None = None,
         target_mu_x_threshold: float | None = 3.3198e-6,
         target_sigma_x_threshold: float | None = 3.3198e-6,
@@ -149,9 +150,10 @@ class AresEA(gym.Env):
             magnet_init_values,
             np.clip(np.zeros(5), self._action.magnet_low, self._action.magnet_high),
         )
+        self.reachable_target = target_beam_mode == REACHABLE
         self.target_sampler = Sampler(
             "target_beam",
-            target_beam_mode,
+            "constant" if self.reachable_target else target_beam_mode,
             TARGET_LOW,
             TARGET_HIGH,
             target_beam_values,
@@ -190,6 +192,9 @@ class AresEA(gym.Env):
         options = self._check_options(options)
         self.backend.reset(self.np_random, options)
         self.target = self.target_sampler.draw(self.np_random)
+        if self.reachable_target:
+            candidates = draw_candidates(self.np_random)
+            self.target = pick_reachable(self.backend.simulate_beams(candidates))
         magnets = self.magnet_sampler.draw(self.np_random)
         if options.get("target_beam") is not None:
             self.target = _check_target(

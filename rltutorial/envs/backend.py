@@ -53,6 +53,14 @@ class Backend(ABC):
         """Optional. Sum of all screen pixels (share of the beam on the screen)."""
         return float(fraction_on_screen(self.get_beam()))
 
+    def simulate_beams(self, magnets: np.ndarray) -> np.ndarray:
+        """Optional. Screen beams (K, 4) these settings (K, 5) would give now, without
+        changing the machine (needs a simulation; used for reachable targets)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot simulate other magnet settings, so "
+            "target_beam_mode='reachable' is not available; use 'random' or 'constant'."
+        )
+
     def get_incoming(self) -> np.ndarray | None:
         """Optional. The incoming beam (11 numbers) where the machine knows it."""
         return None

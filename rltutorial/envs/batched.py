@@ -27,6 +27,11 @@ from rltutorial.config import validate_config
 from rltutorial.envs.ares_ea import AresEACheetah
 from rltutorial.envs.cheetah import simulate_screen_beam
 from rltutorial.envs.screen import fraction_on_screen
+from rltutorial.envs.targets import (
+    REACHABLE_CANDIDATES,
+    draw_candidates,
+    pick_reachable,
+)
 from rltutorial.envs.task import beam_errors
 from rltutorial.rewards import objective
 
@@ -64,6 +69,12 @@ class BatchedAresEA(VecEnv):
         ):
             raise ValueError(f"n_envs must be a positive integer, got {n_envs!r}.")
         self.config = validate_config(config)
+        if self.config["partial_observability"] is not None:
+            raise ValueError(
+                "BatchedAresEA simulates the fully observed task; for "
+                "partial_observability use rltutorial.vec_env.make_batched_env (or "
+                "make_vec_env), which adds the noisy readings on top."
+            )
         template = make_env(self.config)
         self.task = AresEACheetah(**_env_kwargs(self.config), render_mode="rgb_array")
         self.num_envs = int(n_envs)  # needed by get_attr during VecEnv.__init__
@@ -87,6 +98,7 @@ class BatchedAresEA(VecEnv):
         self.incoming = np.zeros((n, 11))
         self.misalignments = np.zeros((n, 8))
         self.targets = np.zeros((n, 4))
+        self._candidates = np.zeros((n, REACHABLE_CANDIDATES, 5))
         self.beams = np.zeros((n, 4))
         self.initial = np.zeros((n, 4))
         self.steps_in_threshold = np.zeros(n, dtype=int)
@@ -115,6 +127,8 @@ class BatchedAresEA(VecEnv):
         self.incoming[index] = task.backend.incoming_sampler.draw(rng)
         self.misalignments[index] = task.backend.misalignment_sampler.draw(rng)
         self.targets[index] = task.target_sampler.draw(rng)
+        if task.reachable_target:
+            self._candidates[index] = draw_candidates(rng)
         self.magnets[index] = task.magnet_sampler.draw(rng)
 
     def _reset_envs(self, indices: np.ndarray) -> None:
@@ -122,6 +136,15 @@ class BatchedAresEA(VecEnv):
             return
         for index in indices:
             self._draw(int(index))
+        if self.task.reachable_target:
+            candidates = self._candidates[indices]  # (n, K, 5), one Cheetah call
+            k = candidates.shape[1]
+            beams = simulate_screen_beam(
+                candidates.reshape(-1, 5),
+                np.repeat(self.incoming[indices], k, axis=0),
+                np.repeat(self.misalignments[indices], k, axis=0),
+            )
+            self.targets[indices] = pick_reachable(beams.reshape(len(indices), k, 4))
         self.beams[indices] = simulate_screen_beam(
             self.magnets[indices], self.incoming[indices], self.misalignments[indices]
         )

@@ -251,6 +251,14 @@ class CheetahBackend(Backend):
             )
         return self._beam.copy()
 
+    def simulate_beams(self, magnets: np.ndarray) -> np.ndarray:
+        """Screen beams (K, 4) in m for settings (K, 5), this episode's beam and errors."""
+        magnets = np.atleast_2d(magnets)
+        n = len(magnets)
+        return simulate_screen_beam(
+            magnets, np.tile(self.incoming, (n, 1)), np.tile(self.misalignments, (n, 1))
+        )
+
     def get_incoming(self) -> np.ndarray:
         """This episode's incoming beam (11 numbers)."""
         return self.incoming.copy()
