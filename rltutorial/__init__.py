@@ -11,6 +11,7 @@ from rltutorial.config import DEFAULT_CONFIG, load_config, save_config, validate
 from rltutorial.envs import ENV_ID, AresEA, AresEACheetah
 from rltutorial.evaluation import compare_agents, evaluate_agent
 from rltutorial.fast import fast_mode
+from rltutorial.optimisers import compare_methods, tune
 from rltutorial.rewards import REWARD_MODES, register_reward
 from rltutorial.training import train
 from rltutorial.vec_env import make_vec_env
@@ -23,6 +24,7 @@ __all__ = [
     "AresEACheetah",
     "REWARD_MODES",
     "compare_agents",
+    "compare_methods",
     "evaluate_agent",
     "fast_mode",
     "list_agents",
@@ -33,6 +35,7 @@ __all__ = [
     "register_reward",
     "save_config",
     "train",
+    "tune",
     "validate_config",
 ]
 
