@@ -53,6 +53,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="first seed")
     parser.add_argument("--quick", action="store_true", help="n=10")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument(
+        "--out", help="also write the table (one row per method) to this CSV file"
+    )
     args = parser.parse_args()
     n = 10 if args.quick else args.n
     start = time.perf_counter()
@@ -72,6 +75,9 @@ def main() -> None:
     print(_markdown(table))
     print()
     print(f"wall time: {wall:.0f} s")
+    if args.out:
+        table.to_csv(args.out)
+        print(f"table written to {args.out}")
 
 
 if __name__ == "__main__":
