@@ -126,6 +126,22 @@ def _ppo_policy_kwargs(config: Mapping[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
+def _on_policy_kwargs(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Learner arguments PPO and recurrent PPO share."""
+    return {
+        "learning_rate": learning_rate(config),
+        "n_steps": int(config["n_steps"]),
+        "batch_size": int(config["batch_size"]),
+        "n_epochs": int(config["n_epochs"]),
+        "gamma": float(config["gamma"]),
+        "gae_lambda": float(config["gae_lambda"]),
+        "clip_range": float(config["clip_range"]),
+        "ent_coef": float(config["ent_coef"]),
+        "device": "cpu",
+        "verbose": 0,
+    }
+
+
 def _build_ppo(
     config: Mapping[str, Any],
     venv: Any,
@@ -137,19 +153,10 @@ def _build_ppo(
     return PPO(
         "MlpPolicy",
         venv,
-        learning_rate=learning_rate(config),
-        n_steps=int(config["n_steps"]),
-        batch_size=int(config["batch_size"]),
-        n_epochs=int(config["n_epochs"]),
-        gamma=float(config["gamma"]),
-        gae_lambda=float(config["gae_lambda"]),
-        clip_range=float(config["clip_range"]),
-        ent_coef=float(config["ent_coef"]),
         policy_kwargs=_ppo_policy_kwargs(config),
         tensorboard_log=tensorboard_log,
         seed=seed,
-        device="cpu",
-        verbose=0,
+        **_on_policy_kwargs(config),
     )
 
 
@@ -204,19 +211,10 @@ def _build_recurrent_ppo(
     return RecurrentPPO(
         "MlpLstmPolicy",
         venv,
-        learning_rate=learning_rate(config),
-        n_steps=int(config["n_steps"]),
-        batch_size=int(config["batch_size"]),
-        n_epochs=int(config["n_epochs"]),
-        gamma=float(config["gamma"]),
-        gae_lambda=float(config["gae_lambda"]),
-        clip_range=float(config["clip_range"]),
-        ent_coef=float(config["ent_coef"]),
         policy_kwargs=_recurrent_policy_kwargs(config),
         tensorboard_log=tensorboard_log,
         seed=seed,
-        device="cpu",
-        verbose=0,
+        **_on_policy_kwargs(config),
     )
 
 
