@@ -24,6 +24,7 @@ __all__ = [
     "recordings_dir",
     "runs_dir",
     "data_dir",
+    "studies_dir",
 ]
 
 #: Folder of the installed ``rltutorial`` package.
@@ -55,3 +56,8 @@ def runs_dir() -> Path:
 def data_dir() -> Path:
     """Folder of small cached data tables shipped with the package."""
     return _location("RLTUTORIAL_DATA", PACKAGE_DIR / "data")
+
+
+def studies_dir() -> Path:
+    """Folder of training studies (``studies/<name>/``: agents, logs, ``study.csv``)."""
+    return _location("RLTUTORIAL_STUDIES", REPO_DIR / "studies")

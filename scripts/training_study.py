@@ -31,6 +31,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from rltutorial.paths import studies_dir
 from rltutorial.sweep import make_client, run_sweep
 from rltutorial.sweep.training import IF_EXISTS
 
@@ -116,7 +117,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def run_study(args: argparse.Namespace) -> pd.DataFrame:
     """Train every point of the study where asked and return the table."""
-    folder = args.folder or Path("studies") / args.name
+    folder = args.folder or studies_dir() / args.name
     kwargs = {
         "base_config": args.base,
         "folder": folder,
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     args = parse_args(argv)
     frame = run_study(args)
-    out = args.out or (args.folder or Path("studies") / args.name) / "study.csv"
+    out = args.out or (args.folder or studies_dir() / args.name) / "study.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out, index=False)
     params = [key for key, _ in args.grid]
