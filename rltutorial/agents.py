@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 #: Name of the best agent for the workshop's focusing task.
-REFERENCE_AGENT = "Veronica Mosley"
+REFERENCE_AGENT = "Staci Lanphear"
 #: Other names agents answer to: alias -> agent name.
 AGENT_ALIASES: dict[str, str] = {"reference": REFERENCE_AGENT}
 

@@ -196,7 +196,7 @@ def test_bad_budget_is_rejected(budget):
         ({"seed": -1}, "seed must be an integer >= 0"),
         ({"methods": []}, "non-empty list"),
         ({"methods": "random"}, "non-empty list"),
-        ({"methods": ["reference", "Veronica Mosley"]}, "same method twice"),
+        ({"methods": ["reference", "Staci Lanphear"]}, "same method twice"),
         ({"threshold": -1.0}, "threshold must be a finite number"),
     ],
 )
