@@ -42,10 +42,10 @@ def _micro(value: float | None) -> str:
 def agent_table() -> str:
     """Markdown table of the zoo's settings and evaluation results (from metrics.json)."""
     lines = [
-        "| agent | reward_mode | action_mode | abort_if_off_screen | time_reward | "
+        "| agent | algorithm | reward_mode | action_mode | abort_if_off_screen | time_reward | "
         "training steps | wall time | mean / median final σ error (µm) | success_rate | "
         "near_optimal_rate | median_optimality_ratio | mean steps | behaviour |",
-        "|" + "---|" * 13,
+        "|" + "---|" * 14,
     ]
     for name in list_agents():
         agent = load_agent(name)
@@ -53,7 +53,7 @@ def agent_table() -> str:
         e, t = m.get("evaluation", {}), m.get("training", {})
         ratio = e.get("median_optimality_ratio")
         lines.append(
-            f"| {name} | {c['reward_mode']} | {c['action_mode']} | "
+            f"| {name} | {c['algorithm']} | {c['reward_mode']} | {c['action_mode']} | "
             f"{c['abort_if_off_screen']} | {c['time_reward']} | "
             f"{t.get('timesteps', 0):,} (kept {t.get('kept_timesteps', 0):,}) | "
             f"{t.get('wall_time_s', 0) / 60:.1f} min | "
