@@ -6,7 +6,8 @@ sigma_x + sigma_y of two yardsticks with the cached optimum
 
 - plain Nelder-Mead (SciPy, bounded) with a budget of simulations split over a few
   starts: the problem's initial magnets (all zero) and random settings;
-- a fixed rule that tries the two point-to-point imaging settings and keeps the better.
+- a fixed rule that tries the two focal-plane settings (the screen in the focal plane of
+  the triplet in both planes, R11 = 0) and keeps the better.
 
 Both use the closed-form optics of :func:`rltutorial.optimum.focus_sigmas` (equal to
 Cheetah to 1e-13), so thousands of simulations take a fraction of a second.
@@ -26,8 +27,8 @@ from scipy.optimize import minimize
 from rltutorial.envs.ranges import QUAD_K1_LIMIT
 from rltutorial.optimum import focus_optima, focus_sigmas, optimum_table
 
-#: The two point-to-point imaging settings (Q1, Q2, Q3) in 1/m².
-IMAGING_SETTINGS = np.array([[72.0, -24.904, 24.203], [-72.0, 24.904, -24.203]])
+#: The two focal-plane settings (Q1, Q2, Q3) in 1/m².
+FOCAL_SETTINGS = np.array([[72.0, -24.904, 24.203], [-72.0, 24.904, -24.203]])
 #: Initial simplex size of Nelder-Mead, as a share of the quadrupole range.
 SIMPLEX_SHARE = 0.2
 
@@ -70,9 +71,9 @@ def nelder_mead(
     return best
 
 
-def imaging_rule(incoming: np.ndarray) -> float:
-    """sigma_x + sigma_y (m) of the better of the two imaging settings."""
-    sigmas = focus_sigmas(IMAGING_SETTINGS, np.tile(incoming, (2, 1)))
+def focal_rule(incoming: np.ndarray) -> float:
+    """sigma_x + sigma_y (m) of the better of the two focal-plane settings."""
+    sigmas = focus_sigmas(FOCAL_SETTINGS, np.tile(incoming, (2, 1)))
     return float(sigmas.sum(axis=-1).min())
 
 
@@ -89,8 +90,8 @@ def main() -> None:
         f"Nelder-Mead, {args.simulations} simulations, {args.starts} starts": [
             nelder_mead(_incoming(s), args.simulations, args.starts, s) for s in seeds
         ],
-        "better of the two imaging settings (2 simulations)": [
-            imaging_rule(_incoming(s)) for s in seeds
+        "better of the two focal-plane settings (2 simulations)": [
+            focal_rule(_incoming(s)) for s in seeds
         ],
     }
     print(

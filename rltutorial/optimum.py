@@ -31,7 +31,7 @@ from rltutorial.envs.ranges import INCOMING_LABELS, QUAD_K1_LIMIT
 __all__ = [
     "OPTIMA_FILE",
     "OPTIMUM_METHOD",
-    "IMAGING_STARTS",
+    "FOCAL_STARTS",
     "Optimum",
     "focus_sigmas",
     "find_optimum",
@@ -55,7 +55,7 @@ OPTIMUM_METHOD = (
     "{n_random} settings + batched projected Adam descent from {n_descents} random "
     "settings ({descent_steps} steps), then bounded scipy Nelder-Mead (xatol 1e-6, "
     "at most {max_evaluations} evaluations) from the {n_starts} best settings of each "
-    "and from the two point-to-point imaging settings (Q1 = +-72, Q2 = -+24.904, "
+    "and from the two focal-plane settings (R11 = 0; Q1 = +-72, Q2 = -+24.904, "
     "Q3 = +-24.203); "
     "sigma_x and sigma_y of the best result re-tracked with Cheetah"
 )
@@ -173,10 +173,11 @@ def _descend(incoming: np.ndarray, n: int, steps: int, seed: int) -> np.ndarray:
     return k1.detach().numpy()[np.argsort(values.numpy())]
 
 
-#: Two further Nelder-Mead starts: Q1 at either limit, Q2 and Q3 where they image the
-#: beam point-to-point onto the screen in both planes (R12 = 0), k1 in 1/m². Most
-#: optima lie next to one of them.
-IMAGING_STARTS = np.array([[72.0, -24.904, 24.203], [-72.0, 24.904, -24.203]])
+#: Two further Nelder-Mead starts: Q1 at either limit, Q2 and Q3 where the screen lies in
+#: the focal plane of the triplet in both planes (parallel-to-point focusing, R11 = 0:
+#: the spot size no longer depends on the incoming beam's size, only on its divergence,
+#: sigma = |R12| sigma'), k1 in 1/m². Most optima lie next to one of them.
+FOCAL_STARTS = np.array([[72.0, -24.904, 24.203], [-72.0, 24.904, -24.203]])
 
 _SEARCH_DEFAULTS = {
     "n_random": 8192,
@@ -201,7 +202,7 @@ def find_optimum(
     The landscape has many narrow valleys, so three stages are combined: a batched
     random search over [−72, 72]³ 1/m², a batched projected gradient descent (Adam)
     from further random settings, and bounded Nelder-Mead from the ``n_starts`` best
-    settings of each and from :data:`IMAGING_STARTS`, on the closed-form
+    settings of each and from :data:`FOCAL_STARTS`, on the closed-form
     :func:`focus_sigmas`.
 
     Parameters
@@ -233,7 +234,7 @@ def find_optimum(
     candidates = rng.uniform(-QUAD_K1_LIMIT, QUAD_K1_LIMIT, (n_random, 3))
     ranked = candidates[np.argsort(focus_sigmas(candidates, incoming).sum(-1))]
     descended = _descend(incoming, n_descents, descent_steps, seed)
-    starts = np.concatenate([ranked[:n_starts], descended[:n_starts], IMAGING_STARTS])
+    starts = np.concatenate([ranked[:n_starts], descended[:n_starts], FOCAL_STARTS])
     evaluations = n_random + n_descents * descent_steps
     best = None
     for start in starts:
