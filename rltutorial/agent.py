@@ -229,7 +229,14 @@ class Agent:
                 f"its policy is tied to them. Keys that can change: any but "
                 f"{', '.join(FIXED_KEYS)}."
             )
-        return validate_config({**self.config, **overrides})
+        config = validate_config({**self.config, **overrides})
+        if _hides_magnets(config) != _hides_magnets(self.config):
+            raise ValueError(
+                f"Cannot change partial_observability['hide_magnets'] of agent "
+                f"{self.name!r}: it changes what the policy sees. Noise, flicker and "
+                "sensor dropout can change."
+            )
+        return config
 
     def make_env(self, render_mode: str | None = None, **overrides: Any):
         """The agent's environment (normalised observations), optionally modified.
@@ -331,3 +338,9 @@ class Agent:
         if self.normalization is not None:
             self.normalization.save(path.with_suffix(".normalization.json"))
         return path
+
+
+def _hides_magnets(config: Mapping[str, Any]) -> bool:
+    """Whether a config hides the magnet readings from the agent."""
+    settings = config.get("partial_observability") or {}
+    return bool(settings.get("hide_magnets", False))

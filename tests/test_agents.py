@@ -142,6 +142,10 @@ def test_make_env_validates_overrides(zoo):
         agent.make_env(filter_action=[0, 1])
     with pytest.raises(ValueError, match="Unknown config key"):
         agent.make_env(reward_mod="negative_objective")
+    with pytest.raises(ValueError, match="hide_magnets"):
+        agent.make_env(partial_observability={"hide_magnets": True})
+    noisy = agent.make_env(partial_observability={"beam_noise": 1e-5, "flicker": 0.2})
+    assert noisy.observation_space == agent.make_env().observation_space
 
 
 def test_run_episode_returns_steps_and_frames(zoo):

@@ -140,12 +140,10 @@ def simulate_screen_beam(
         inputs).
     """
 
-    magnets = np.asarray(magnets, dtype=float)
-    incoming = (
-        DEFAULT_INCOMING if incoming is None else np.asarray(incoming, dtype=float)
-    )
+    magnets = np.array(magnets, dtype=float)  # copies: torch needs writable arrays
+    incoming = DEFAULT_INCOMING if incoming is None else np.array(incoming, dtype=float)
     misalignments = (
-        np.zeros(8) if misalignments is None else np.asarray(misalignments, dtype=float)
+        np.zeros(8) if misalignments is None else np.array(misalignments, dtype=float)
     )
     with torch_threads(1):
         return _track(_segment(), magnets, incoming, misalignments)
