@@ -171,17 +171,29 @@ class _NoOptimizer:
         self.param_groups: list = []
 
 
-def _ppo_policy(config: Mapping[str, Any], observation_space: Any, action_space: Any):
-    from stable_baselines3.common.policies import ActorCriticPolicy
-
-    policy = ActorCriticPolicy(
+def _acting_policy(
+    policy_class: type,
+    policy_kwargs: Mapping[str, Any],
+    observation_space: Any,
+    action_space: Any,
+):
+    """A policy network built only to act: no optimiser, in evaluation mode."""
+    policy = policy_class(
         observation_space,
         action_space,
         lr_schedule=_constant(0.0),
         optimizer_class=_NoOptimizer,
-        **_ppo_policy_kwargs(config),
+        **policy_kwargs,
     )
     return policy.eval()
+
+
+def _ppo_policy(config: Mapping[str, Any], observation_space: Any, action_space: Any):
+    from stable_baselines3.common.policies import ActorCriticPolicy
+
+    return _acting_policy(
+        ActorCriticPolicy, _ppo_policy_kwargs(config), observation_space, action_space
+    )
 
 
 def _ppo_class() -> type:
@@ -223,14 +235,12 @@ def _recurrent_ppo_policy(
 ):
     from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
 
-    policy = RecurrentActorCriticPolicy(
+    return _acting_policy(
+        RecurrentActorCriticPolicy,
+        _recurrent_policy_kwargs(config),
         observation_space,
         action_space,
-        lr_schedule=_constant(0.0),
-        optimizer_class=_NoOptimizer,
-        **_recurrent_policy_kwargs(config),
     )
-    return policy.eval()
 
 
 def _recurrent_ppo_class() -> type:
@@ -286,14 +296,9 @@ def _build_td3(
 def _td3_policy(config: Mapping[str, Any], observation_space: Any, action_space: Any):
     from stable_baselines3.td3.policies import TD3Policy
 
-    policy = TD3Policy(
-        observation_space,
-        action_space,
-        lr_schedule=_constant(0.0),
-        optimizer_class=_NoOptimizer,
-        **_td3_policy_kwargs(config),
+    return _acting_policy(
+        TD3Policy, _td3_policy_kwargs(config), observation_space, action_space
     )
-    return policy.eval()
 
 
 def _td3_class() -> type:
