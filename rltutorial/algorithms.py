@@ -4,7 +4,7 @@ An :class:`Algorithm` knows three things: how to build a Stable-Baselines3 learn
 config and a vectorised environment (training), how to build the bare policy network
 from a config and the spaces (loading a saved agent from its state dict, no pickle), and
 which Stable-Baselines3 class to export to. :data:`ALGORITHM_REGISTRY` maps the config's
-``algorithm`` name to one; :func:`register_algorithm` adds another (e.g. TD3).
+``algorithm`` name to one; :func:`register_algorithm` adds another.
 
 Stable-Baselines3 and torch are imported inside the functions, so importing
 :mod:`rltutorial` stays cheap.
@@ -255,6 +255,22 @@ def _td3_policy_kwargs(config: Mapping[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
+def _off_policy_kwargs(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Learner arguments TD3 and SAC share: the replay buffer and the update schedule."""
+    return {
+        "learning_rate": learning_rate(config),
+        "buffer_size": int(config["buffer_size"]),
+        "learning_starts": int(config["learning_starts"]),
+        "batch_size": int(config["batch_size"]),
+        "tau": float(config["tau"]),
+        "gamma": float(config["gamma"]),
+        "train_freq": int(config["train_freq"]),
+        "gradient_steps": int(config["gradient_steps"]),
+        "device": "cpu",
+        "verbose": 0,
+    }
+
+
 def _build_td3(
     config: Mapping[str, Any],
     venv: Any,
@@ -270,26 +286,19 @@ def _build_td3(
     return TD3(
         "MlpPolicy",
         venv,
-        learning_rate=learning_rate(config),
-        buffer_size=int(config["buffer_size"]),
-        learning_starts=int(config["learning_starts"]),
-        batch_size=int(config["batch_size"]),
-        tau=float(config["tau"]),
-        gamma=float(config["gamma"]),
-        train_freq=int(config["train_freq"]),
-        gradient_steps=int(config["gradient_steps"]),
         # noise on the policy's [-1, 1] output; one independent draw per environment
-        action_noise=NormalActionNoise(np.zeros(n_actions), noise * np.ones(n_actions))
-        if noise > 0
-        else None,
+        action_noise=(
+            NormalActionNoise(np.zeros(n_actions), noise * np.ones(n_actions))
+            if noise > 0
+            else None
+        ),
         policy_delay=int(config["policy_delay"]),
         target_policy_noise=float(config["target_policy_noise"]),
         target_noise_clip=float(config["target_noise_clip"]),
         policy_kwargs=_td3_policy_kwargs(config),
         tensorboard_log=tensorboard_log,
         seed=seed,
-        device="cpu",
-        verbose=0,
+        **_off_policy_kwargs(config),
     )
 
 
@@ -307,6 +316,39 @@ def _td3_class() -> type:
     return TD3
 
 
+def _build_sac(
+    config: Mapping[str, Any],
+    venv: Any,
+    tensorboard_log: str | None = None,
+    seed: int | None = None,
+) -> Any:
+    from stable_baselines3 import SAC
+
+    return SAC(
+        "MlpPolicy",
+        venv,
+        ent_coef="auto",  # the entropy weight is learned towards a target entropy
+        policy_kwargs=_td3_policy_kwargs(config),
+        tensorboard_log=tensorboard_log,
+        seed=seed,
+        **_off_policy_kwargs(config),
+    )
+
+
+def _sac_policy(config: Mapping[str, Any], observation_space: Any, action_space: Any):
+    from stable_baselines3.sac.policies import SACPolicy
+
+    return _acting_policy(
+        SACPolicy, _td3_policy_kwargs(config), observation_space, action_space
+    )
+
+
+def _sac_class() -> type:
+    from stable_baselines3 import SAC
+
+    return SAC
+
+
 #: Registry of training algorithms by the config's ``algorithm`` name.
 ALGORITHM_REGISTRY: dict[str, Algorithm] = {
     "ppo": Algorithm(
@@ -321,6 +363,14 @@ ALGORITHM_REGISTRY: dict[str, Algorithm] = {
         _td3_class,
         "Twin Delayed DDPG (Stable-Baselines3 TD3): off-policy, replay buffer, "
         "deterministic actor with Gaussian exploration noise",
+    ),
+    "sac": Algorithm(
+        _build_sac,
+        _sac_policy,
+        _sac_class,
+        "Soft Actor-Critic (Stable-Baselines3 SAC): off-policy, replay buffer, "
+        "stochastic actor whose entropy weight is tuned automatically (ignores "
+        "action_noise and ent_coef)",
     ),
     "recurrent_ppo": Algorithm(
         _build_recurrent_ppo,

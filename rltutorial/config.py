@@ -37,7 +37,7 @@ __all__ = [
 #: Observation keys an agent may be given (``incoming``/``misalignments`` only in simulation).
 OBSERVATION_KEYS = ("beam", "magnets", "target", "incoming", "misalignments")
 #: Training algorithms by name; :mod:`rltutorial.training` registers their implementations.
-ALGORITHMS: set[str] = {"ppo", "td3", "recurrent_ppo"}
+ALGORITHMS: set[str] = {"ppo", "td3", "sac", "recurrent_ppo"}
 
 #: The workshop's focusing task with its training defaults.
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -86,7 +86,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "gae_lambda": 0.95,
     "clip_range": 0.2,
     "ent_coef": 0.0,
-    # off-policy algorithms (TD3): replay buffer and exploration
+    # off-policy algorithms (TD3, SAC): replay buffer and updates; exploration noise
+    # (action_noise) and the delayed, smoothed targets are TD3's
     "buffer_size": 300_000,
     "learning_starts": 10_000,
     "tau": 0.005,

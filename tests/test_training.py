@@ -87,6 +87,30 @@ def test_td3_trains_through_the_same_entry_point(folders):
     np.testing.assert_allclose(expected, action, rtol=1e-6)
 
 
+def test_sac_trains_loads_without_pickle_and_exports(folders):
+    """algorithm='sac' trains, loads by name, acts deterministically and exports a zip."""
+    from stable_baselines3 import SAC
+
+    config = {
+        **TINY,
+        "algorithm": "sac",
+        "run_name": "Tiny SAC",
+        "learning_starts": 100,
+        "batch_size": 32,
+        "normalize_reward": False,
+    }
+    train(config, evaluation_episodes=2, recorded_episodes=0, progress_bar=False)
+    loaded = load_agent("Tiny SAC")
+    assert loaded.metrics["training"]["algorithm"] == "sac"
+    raw = loaded.make_env().env.reset(seed=0)[0][None]
+    action = loaded.act(raw)
+    assert action.shape == (1, 3) and np.all(np.abs(action) <= 3.0)
+    np.testing.assert_allclose(loaded.act(raw), action)  # deterministic: the mean
+    model = SAC.load(loaded.export_sb3_zip(folders / "tiny_sac.zip"), device="cpu")
+    expected = model.predict(loaded.normalize(raw), deterministic=True)[0]
+    np.testing.assert_allclose(expected, action, rtol=1e-6)
+
+
 def test_recurrent_agent_remembers_within_an_episode(folders):
     """A RecurrentPPO agent trains, loads, and its actions depend on earlier steps;
     the batched evaluation and a single episode agree step by step."""
@@ -130,8 +154,8 @@ def test_existing_name_is_refused_before_training(folders):
 
 def test_invalid_config_fails_before_training(folders):
     """An unknown algorithm is refused with the valid choices."""
-    with pytest.raises(ValueError, match="'ppo', 'recurrent_ppo', 'td3'"):
-        train({**TINY, "algorithm": "sac"})
+    with pytest.raises(ValueError, match="'ppo', 'recurrent_ppo', 'sac', 'td3'"):
+        train({**TINY, "algorithm": "a2c"})
     with pytest.raises(ValueError, match="cannot name a folder"):
         train({**TINY, "run_name": "../escape"})
 
