@@ -309,7 +309,7 @@ def _optima(config: Mapping[str, Any], seeds: np.ndarray) -> pd.Series | None:
 def evaluate_agent(
     agent_or_name: Agent | str,
     n: int = 200,
-    include_position: bool = False,
+    include_position: bool | None = None,
     seed: int = 0,
     sigma_threshold: float = DEFAULT_THRESHOLD,
     position_threshold: float = DEFAULT_THRESHOLD,
@@ -323,8 +323,9 @@ def evaluate_agent(
         An agent, or the name of one in the zoo (see :func:`rltutorial.list_agents`).
     n : int
         Episodes; episode ``i`` is the environment reset with ``seed + i``.
-    include_position : bool
-        Also judge mu_x and mu_y (the focusing task only asks for small sigmas).
+    include_position : bool, optional
+        Also judge mu_x and mu_y. By default they are judged when the agent's task asks
+        for them (``objective: "full"``), not for the focusing task (small sigmas only).
     seed : int
         Seed of the first episode.
     sigma_threshold, position_threshold : float
@@ -344,6 +345,8 @@ def evaluate_agent(
         load_agent(agent_or_name) if isinstance(agent_or_name, str) else agent_or_name
     )
     config = agent.env_config(**dict(overrides or {}))
+    if include_position is None:
+        include_position = config["objective"] == "full"
     episodes = rollout(agent.actor(), config, n, seed)
     optima = _optima(config, np.arange(seed, seed + n))
     metrics = summarize(

@@ -127,6 +127,20 @@ def test_evaluate_agent_returns_metrics_episodes_and_plot():
     assert evaluation.plot().axes
 
 
+def test_evaluate_agent_judges_positions_when_the_task_asks_for_them():
+    """By default positions count for a full-task agent and not for a focusing agent;
+    an explicit include_position wins."""
+    full = {**DEFAULT_CONFIG, "objective": "full", "filter_action": [0, 1, 2, 3, 4]}
+    full_agent = Agent.untrained(full, seed=1)
+    assert evaluate_agent(full_agent, n=2).settings["include_position"] is True
+    focus_agent = Agent.untrained(DEFAULT_CONFIG, seed=1)
+    assert evaluate_agent(focus_agent, n=2).settings["include_position"] is False
+    forced = evaluate_agent(full_agent, n=2, include_position=False)
+    assert forced.settings["include_position"] is False
+    judged = evaluate_agent(full_agent, n=2).metrics["median_mae"]
+    assert judged != forced.metrics["median_mae"]  # mu errors enter the mean
+
+
 def test_closed_form_sigmas_equal_cheetah():
     """The closed-form focusing model equals Cheetah for random quadrupoles and beams."""
     rng = np.random.default_rng(0)
