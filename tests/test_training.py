@@ -62,51 +62,32 @@ def test_tiny_training_produces_a_loadable_agent(folders):
     assert (agent.act(raw) == loaded.act(raw)).all()
 
 
-def test_td3_trains_through_the_same_entry_point(folders):
-    """algorithm='td3' trains, saves, loads by name and exports an SB3 TD3 zip."""
-    from stable_baselines3 import TD3
+@pytest.mark.parametrize("algorithm", ["td3", "sac"])
+def test_off_policy_agents_train_through_the_same_entry_point(folders, algorithm):
+    """algorithm='td3'/'sac' trains, saves, loads by name, acts deterministically and
+    exports a Stable-Baselines3 zip that predicts the same actions."""
+    import stable_baselines3
 
+    name = f"Tiny {algorithm.upper()}"
     config = {
         **TINY,
-        "algorithm": "td3",
-        "run_name": "Tiny TD3",
+        "algorithm": algorithm,
+        "run_name": name,
         "learning_starts": 100,
         "batch_size": 32,
         "normalize_reward": False,
     }
     train(config, evaluation_episodes=2, recorded_episodes=0, progress_bar=False)
-    loaded = load_agent("Tiny TD3")
-    assert loaded.metrics["training"]["algorithm"] == "td3"
-    episode = loaded.run_episode(seed=3)
-    assert len(episode) >= 1
+    loaded = load_agent(name)
+    assert loaded.metrics["training"]["algorithm"] == algorithm
+    assert len(loaded.run_episode(seed=3)) >= 1
     raw = loaded.make_env().env.reset(seed=0)[0][None]
     action = loaded.act(raw)
     assert action.shape == (1, 3) and np.all(np.abs(action) <= 3.0)
-    model = TD3.load(loaded.export_sb3_zip(folders / "tiny_td3.zip"), device="cpu")
-    expected = model.predict(loaded.normalize(raw), deterministic=True)[0]
-    np.testing.assert_allclose(expected, action, rtol=1e-6)
-
-
-def test_sac_trains_loads_without_pickle_and_exports(folders):
-    """algorithm='sac' trains, loads by name, acts deterministically and exports a zip."""
-    from stable_baselines3 import SAC
-
-    config = {
-        **TINY,
-        "algorithm": "sac",
-        "run_name": "Tiny SAC",
-        "learning_starts": 100,
-        "batch_size": 32,
-        "normalize_reward": False,
-    }
-    train(config, evaluation_episodes=2, recorded_episodes=0, progress_bar=False)
-    loaded = load_agent("Tiny SAC")
-    assert loaded.metrics["training"]["algorithm"] == "sac"
-    raw = loaded.make_env().env.reset(seed=0)[0][None]
-    action = loaded.act(raw)
-    assert action.shape == (1, 3) and np.all(np.abs(action) <= 3.0)
-    np.testing.assert_allclose(loaded.act(raw), action)  # deterministic: the mean
-    model = SAC.load(loaded.export_sb3_zip(folders / "tiny_sac.zip"), device="cpu")
+    np.testing.assert_allclose(loaded.act(raw), action)  # deterministic
+    sb3_class = getattr(stable_baselines3, algorithm.upper())
+    zip_file = loaded.export_sb3_zip(folders / f"{algorithm}.zip")
+    model = sb3_class.load(zip_file, device="cpu")
     expected = model.predict(loaded.normalize(raw), deterministic=True)[0]
     np.testing.assert_allclose(expected, action, rtol=1e-6)
 
