@@ -35,6 +35,11 @@ def _configs(only: list[str] | None) -> list[tuple[Path, dict]]:
     return configs
 
 
+def _rate(value: float | None) -> str:
+    """A share with two decimals, or n/a where it is undefined (no optimum known)."""
+    return "n/a" if value is None or value != value else f"{value:.2f}"
+
+
 def _micro(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 1e6:.0f}"
 
@@ -43,7 +48,7 @@ def agent_table() -> str:
     """Markdown table of the zoo's settings and evaluation results (from metrics.json)."""
     lines = [
         "| agent | algorithm | reward_mode | action_mode | abort_if_off_screen | time_reward | "
-        "training steps | wall time | mean / median final σ error (µm) | success_rate | "
+        "training steps | wall time | mean / median final error (µm) | success_rate | "
         "near_optimal_rate | median_optimality_ratio | mean steps | behaviour |",
         "|" + "---|" * 14,
     ]
@@ -58,7 +63,7 @@ def agent_table() -> str:
             f"{t.get('timesteps', 0):,} (kept {t.get('kept_timesteps', 0):,}) | "
             f"{t.get('wall_time_s', 0) / 60:.1f} min | "
             f"{_micro(e.get('mean_mae'))} / {_micro(e.get('median_mae'))} | "
-            f"{e.get('success_rate', 0):.2f} | {e.get('near_optimal_rate') or 0:.2f} | "
+            f"{e.get('success_rate', 0):.2f} | {_rate(e.get('near_optimal_rate'))} | "
             f"{'n/a' if ratio is None else f'{ratio:.2f}'} | "
             f"{e.get('mean_steps', 0):.1f} | {m.get('behaviour', '')} |"
         )
