@@ -12,6 +12,7 @@ Stable-Baselines3 and torch are imported inside the functions, so importing
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -196,10 +197,13 @@ def _ppo_policy(config: Mapping[str, Any], observation_space: Any, action_space:
     )
 
 
-def _ppo_class() -> type:
-    from stable_baselines3 import PPO
+def _sb3_class(module: str, name: str) -> Callable[[], type]:
+    """A function importing the learner class ``module.name`` when called (lazy import)."""
 
-    return PPO
+    def load() -> type:
+        return getattr(importlib.import_module(module), name)
+
+    return load
 
 
 #: Size of the LSTM state of recurrent policies (actor and critic each).
@@ -241,12 +245,6 @@ def _recurrent_ppo_policy(
         observation_space,
         action_space,
     )
-
-
-def _recurrent_ppo_class() -> type:
-    from sb3_contrib import RecurrentPPO
-
-    return RecurrentPPO
 
 
 def _td3_policy_kwargs(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -310,12 +308,6 @@ def _td3_policy(config: Mapping[str, Any], observation_space: Any, action_space:
     )
 
 
-def _td3_class() -> type:
-    from stable_baselines3 import TD3
-
-    return TD3
-
-
 def _build_sac(
     config: Mapping[str, Any],
     venv: Any,
@@ -343,31 +335,25 @@ def _sac_policy(config: Mapping[str, Any], observation_space: Any, action_space:
     )
 
 
-def _sac_class() -> type:
-    from stable_baselines3 import SAC
-
-    return SAC
-
-
 #: Registry of training algorithms by the config's ``algorithm`` name.
 ALGORITHM_REGISTRY: dict[str, Algorithm] = {
     "ppo": Algorithm(
         _build_ppo,
         _ppo_policy,
-        _ppo_class,
+        _sb3_class("stable_baselines3", "PPO"),
         "Proximal Policy Optimization (Stable-Baselines3 PPO, MlpPolicy)",
     ),
     "td3": Algorithm(
         _build_td3,
         _td3_policy,
-        _td3_class,
+        _sb3_class("stable_baselines3", "TD3"),
         "Twin Delayed DDPG (Stable-Baselines3 TD3): off-policy, replay buffer, "
         "deterministic actor with Gaussian exploration noise",
     ),
     "sac": Algorithm(
         _build_sac,
         _sac_policy,
-        _sac_class,
+        _sb3_class("stable_baselines3", "SAC"),
         "Soft Actor-Critic (Stable-Baselines3 SAC): off-policy, replay buffer, "
         "stochastic actor whose entropy weight is tuned automatically (ignores "
         "action_noise and ent_coef)",
@@ -375,7 +361,7 @@ ALGORITHM_REGISTRY: dict[str, Algorithm] = {
     "recurrent_ppo": Algorithm(
         _build_recurrent_ppo,
         _recurrent_ppo_policy,
-        _recurrent_ppo_class,
+        _sb3_class("sb3_contrib", "RecurrentPPO"),
         "PPO with an LSTM memory (sb3-contrib RecurrentPPO, MlpLstmPolicy): remembers "
         "earlier readings, for partially observed tasks",
     ),
