@@ -75,7 +75,6 @@ def main() -> None:
             budget=args.budget,
             seed=args.seed,
             config=config,
-            include_position=bool(config and config["objective"] == "full"),
             progress=not args.no_progress,
         )
     wall = time.perf_counter() - start

@@ -28,6 +28,7 @@ from rltutorial.metrics import (
     NEAR_OPTIMAL_FACTOR,
     describe_behaviour,
     final_steps,
+    judges_positions,
     summarize,
 )
 from rltutorial.rewards import OBJECTIVE_WEIGHTS
@@ -346,7 +347,7 @@ def evaluate_agent(
     )
     config = agent.env_config(**dict(overrides or {}))
     if include_position is None:
-        include_position = config["objective"] == "full"
+        include_position = judges_positions(config)
     episodes = rollout(agent.actor(), config, n, seed)
     optima = _optima(config, np.arange(seed, seed + n))
     metrics = summarize(

@@ -20,6 +20,7 @@ __all__ = [
     "NEAR_OPTIMAL_FACTOR",
     "BEHAVIOUR_RULES",
     "final_steps",
+    "judges_positions",
     "summarize",
     "describe_behaviour",
 ]
@@ -30,6 +31,12 @@ DEFAULT_THRESHOLD = 40e-6
 #: best achievable one (see :mod:`rltutorial.optimum`).
 NEAR_OPTIMAL_FACTOR = 1.5
 NAN = float("nan")
+
+
+def judges_positions(config: Mapping) -> bool:
+    """Whether a task asks for beam positions too (``objective: "full"``), so that
+    mu_x and mu_y are judged by default next to sigma_x and sigma_y."""
+    return config["objective"] == "full"
 
 
 def final_steps(episodes: pd.DataFrame) -> pd.DataFrame:

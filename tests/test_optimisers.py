@@ -162,6 +162,21 @@ def test_score_is_the_metrics_definition():
     assert problem.score(np.array([1e-3, 30 * UM, 0.0, 39 * UM]))[2]
 
 
+def test_full_task_problems_judge_positions_by_default():
+    """With objective 'full' the MAE and success count mu_x and mu_y too, unless
+    include_position says otherwise; the focusing task judges sigmas only."""
+    full = {**DEFAULT_CONFIG, "objective": "full", "filter_action": [0, 1, 2, 3, 4]}
+    beam = np.array([100 * UM, 30 * UM, 0.0, 30 * UM])
+    judged = TuningProblem(0, budget=1, config=full)
+    assert judged.include_position
+    mae = judged.score(beam)[1]
+    assert mae == pytest.approx(np.abs(beam - judged.target).mean())
+    assert not TuningProblem(
+        0, budget=1, config=full, include_position=False
+    ).include_position
+    assert not TuningProblem(0, budget=1).include_position
+
+
 def test_initial_simplex_stays_in_bounds():
     """Edges point up, or down at the upper bound."""
     simplex = initial_simplex(

@@ -119,7 +119,7 @@ def compare_methods(
     seed: int = 0,
     config: Mapping[str, Any] | None = None,
     threshold: float = DEFAULT_THRESHOLD,
-    include_position: bool = False,
+    include_position: bool | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
     """Tune the same ``n`` seeded problems with each method and compare the outcomes.
@@ -139,8 +139,9 @@ def compare_methods(
         Task config (default the workshop's focusing task).
     threshold : float
         Success threshold on each evaluated |error| in m.
-    include_position : bool
-        Evaluate mu_x and mu_y as well as sigma_x and sigma_y.
+    include_position : bool, optional
+        Evaluate mu_x and mu_y as well as sigma_x and sigma_y; by default when the task
+        asks for them (``objective: "full"``).
     progress : bool
         Show a tqdm progress bar.
 

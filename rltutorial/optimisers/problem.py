@@ -25,7 +25,7 @@ from rltutorial.config import validate_config
 from rltutorial.envs.actions import get_action_mode
 from rltutorial.envs.ares_ea import AresEACheetah
 from rltutorial.envs.ranges import BEAM_LABELS, MAGNET_LABELS
-from rltutorial.metrics import DEFAULT_THRESHOLD
+from rltutorial.metrics import DEFAULT_THRESHOLD, judges_positions
 from rltutorial.rewards import OBJECTIVE_WEIGHTS, objective
 from rltutorial.wrappers import env_kwargs
 
@@ -115,8 +115,9 @@ class TuningProblem:
         settings), its ``action_mode`` their bounds, its ``objective`` what is minimised.
     threshold : float
         Largest |error| in m of each evaluated beam parameter that counts as success.
-    include_position : bool
-        Evaluate mu_x and mu_y as well as sigma_x and sigma_y.
+    include_position : bool, optional
+        Evaluate mu_x and mu_y as well as sigma_x and sigma_y; by default when the task
+        asks for them (``objective: "full"``).
 
     Attributes
     ----------
@@ -136,12 +137,14 @@ class TuningProblem:
         budget: int,
         config: Mapping[str, Any] | None = None,
         threshold: float = DEFAULT_THRESHOLD,
-        include_position: bool = False,
+        include_position: bool | None = None,
     ) -> None:
         self.seed = check_seed(seed)
         self.budget = check_count("budget", budget)
         self.config = validate_config(config)
         self.threshold = _check_threshold(threshold)
+        if include_position is None:
+            include_position = judges_positions(self.config)
         self.include_position = bool(include_position)
         self.evaluated = np.array([0, 1, 2, 3] if include_position else [1, 3])
         self.weights = OBJECTIVE_WEIGHTS[self.config["objective"]]

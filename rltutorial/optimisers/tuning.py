@@ -244,7 +244,7 @@ def tune(
     budget: int = 50,
     config: Mapping[str, Any] | None = None,
     threshold: float = DEFAULT_THRESHOLD,
-    include_position: bool = False,
+    include_position: bool | None = None,
 ) -> TuningResult:
     """Tune the magnets of one seeded ARES-EA problem within a budget of simulations.
 
@@ -262,8 +262,9 @@ def tune(
     threshold : float
         Largest |error| in m of each evaluated beam parameter that counts as success
         (40 µm by default, as :func:`rltutorial.metrics.summarize`).
-    include_position : bool
-        Evaluate mu_x and mu_y as well as sigma_x and sigma_y.
+    include_position : bool, optional
+        Evaluate mu_x and mu_y as well as sigma_x and sigma_y; by default when the task
+        asks for them (``objective: "full"``).
 
     Returns
     -------
