@@ -151,6 +151,7 @@ def train_direct(steps: int) -> None:
                 "eval_every": 50_000,
                 "eval_criterion": "median_objective",
             },
+            evaluation_episodes=0,  # evaluated once below, with the final settings
             recorded_episodes=0,
             progress_bar=False,
         )
