@@ -90,18 +90,18 @@ def _snapshot(model: Any, score: float = -np.inf) -> _Snapshot:
 
 
 def _progress_callback(config: Mapping[str, Any], progress_bar: bool) -> Any:
-    """A tqdm progress bar over the timesteps, as a Stable-Baselines3 callback."""
+    """A progress bar over the timesteps, as a Stable-Baselines3 callback."""
     from stable_baselines3.common.callbacks import BaseCallback
+
+    from rltutorial.progress import progress_bar as make_bar
 
     class Progress(BaseCallback):
         def _on_training_start(self) -> None:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(
-                total=int(config["total_timesteps"]),
-                unit="step",
-                desc=str(config["run_name"]),
-                disable=not progress_bar,
+            self.bar = make_bar(
+                int(config["total_timesteps"]),
+                f"training {config['run_name']}",
+                "step",
+                enabled=progress_bar,
             )
 
         def _on_step(self) -> bool:
@@ -260,7 +260,7 @@ def train(
     recorded_episodes : int
         Episodes (seeds 0, 1, …) recorded as GIFs in ``recordings/<run name>/``.
     progress_bar : bool
-        Show a tqdm progress bar.
+        Show a progress bar (see :func:`rltutorial.progress.progress_bar`).
 
     Returns
     -------

@@ -98,9 +98,10 @@ def summarize_runs(problems: pd.DataFrame, optima: pd.Series | None = None) -> d
 
 
 def _progress(total: int, enabled: bool):
-    from tqdm.auto import tqdm
+    """The comparison's progress bar (see :func:`rltutorial.progress.progress_bar`)."""
+    from rltutorial.progress import progress_bar
 
-    return tqdm(total=total, desc="tuning", unit="problem", disable=not enabled)
+    return progress_bar(total, "tuning", "problem", enabled)
 
 
 def _runs_frame(results: list[TuningResult]) -> pd.DataFrame:
@@ -143,7 +144,7 @@ def compare_methods(
         Evaluate mu_x and mu_y as well as sigma_x and sigma_y; by default when the task
         asks for them (``objective: "full"``).
     progress : bool
-        Show a tqdm progress bar.
+        Show a progress bar (see :func:`rltutorial.progress.progress_bar`).
 
     Returns
     -------

@@ -157,10 +157,10 @@ def _as_backend(simulate: Any) -> SweepBackend:
 
 
 def _progress_bar(total: int, enabled: bool):
-    """A tqdm bar that renders in notebooks and terminals (or a disabled one)."""
-    from tqdm.auto import tqdm
+    """The sweep's progress bar (see :func:`rltutorial.progress.progress_bar`)."""
+    from rltutorial.progress import progress_bar
 
-    return tqdm(total=total, desc="sweep", unit="point", disable=not enabled)
+    return progress_bar(total, "sweep", "point", enabled)
 
 
 def _advance(bar, record: Mapping[str, Any], counts: dict[str, int]) -> None:
