@@ -13,10 +13,11 @@ statistics and metrics); see :mod:`rltutorial.agent_io` for the folder format.
 from __future__ import annotations
 
 import difflib
+from pathlib import Path
 
 from rltutorial import agent_io
 from rltutorial.agent import FIXED_KEYS, Agent
-from rltutorial.paths import models_dir
+from rltutorial.paths import zoo_dirs
 
 __all__ = [
     "Agent",
@@ -26,6 +27,7 @@ __all__ = [
     "list_agents",
     "load_agent",
     "resolve_agent_name",
+    "agent_folder",
     "register_alias",
 ]
 
@@ -36,11 +38,34 @@ AGENT_ALIASES: dict[str, str] = {"reference": REFERENCE_AGENT}
 
 
 def list_agents() -> list[str]:
-    """Names of the agents in :func:`rltutorial.paths.models_dir`, sorted."""
-    folder = models_dir()
-    if not folder.is_dir():
-        return []
-    return sorted(p.name for p in folder.iterdir() if agent_io.is_agent_folder(p))
+    """Names of the agents in the zoo (:func:`rltutorial.paths.zoo_dirs`), sorted."""
+    return sorted(_agent_folders())
+
+
+def _agent_folders() -> dict[str, Path]:
+    """Agent name -> folder; the first zoo folder that holds a name wins."""
+    found: dict[str, Path] = {}
+    for folder in reversed(zoo_dirs()):
+        if folder.is_dir():
+            found.update(
+                (p.name, p) for p in folder.iterdir() if agent_io.is_agent_folder(p)
+            )
+    return found
+
+
+def agent_folder(name: str) -> Path:
+    """The folder of the zoo agent called ``name`` (exact name, alias or any case).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, listing the available agents and close matches.
+    """
+    return _agent_folders()[resolve_agent_name(name)]
+
+
+def _zoo_text() -> str:
+    return " and ".join(str(folder) for folder in zoo_dirs())
 
 
 def register_alias(alias: str, name: str) -> None:
@@ -69,14 +94,14 @@ def resolve_agent_name(name: str) -> str:
         return folded[target.casefold()]
     if target != name:
         raise ValueError(
-            f"Alias {name!r} refers to agent {target!r}, which is not in {models_dir()}. "
+            f"Alias {name!r} refers to agent {target!r}, which is not in {_zoo_text()}. "
             f"Available agents: {', '.join(map(repr, available)) or 'none'}."
         )
     raise _unknown_agent(name, available)
 
 
 def _unknown_agent(name: str, available: list[str]) -> ValueError:
-    folder = models_dir()
+    folder = _zoo_text()
     if not available:
         return ValueError(
             f"Unknown agent {name!r}: there are no agents in {folder}. Train one with "
@@ -106,4 +131,4 @@ def load_agent(name: str) -> Agent:
         For an unknown name (listing the available agents and close matches), or a
         damaged agent folder (naming the file).
     """
-    return Agent.from_folder(models_dir() / resolve_agent_name(name))
+    return Agent.from_folder(agent_folder(name))

@@ -28,7 +28,7 @@ from rltutorial import agent_io
 from rltutorial.agents import Agent
 from rltutorial.algorithms import EVAL_CRITERIA, get_algorithm, torch_threads
 from rltutorial.config import validate_config
-from rltutorial.paths import models_dir, recordings_dir, runs_dir
+from rltutorial.paths import models_dir, recordings_dir, runs_dir, zoo_dirs
 from rltutorial.wrappers import NormalizationStats
 
 __all__ = [
@@ -64,8 +64,7 @@ def new_run_name(taken: set[str] | None = None) -> str:
 
 
 def _existing_names() -> list[str]:
-    folder = models_dir()
-    return [p.name for p in folder.iterdir()] if folder.is_dir() else []
+    return [p.name for zoo in zoo_dirs() if zoo.is_dir() for p in zoo.iterdir()]
 
 
 @dataclass
@@ -283,10 +282,11 @@ def train(
     config["run_name"] = config["run_name"] or new_run_name()
     name = agent_io.check_agent_name(config["run_name"])
     folder = models_dir() / name
-    if folder.exists() and not overwrite:
+    existing = [zoo / name for zoo in zoo_dirs() if (zoo / name).exists()]
+    if existing and not overwrite:
         raise FileExistsError(
-            f"An agent named {name!r} exists in {folder.parent}; choose another run_name "
-            "or pass overwrite=True."
+            f"An agent named {name!r} exists in {existing[0].parent}; choose another "
+            "run_name or pass overwrite=True."
         )
     with torch_threads(1):
         run = _learn(config, progress_bar)
