@@ -9,7 +9,8 @@ using only the standard library (an implementation independent of the parsers).
 Behaviour is chosen per run by the parameter ``ele[999][1]`` (an index into
 :data:`MODES`), else by the environment variable ``FAKE_TRACEWIN_MODE`` (a mode
 name), else ``ok``. The script writes its arguments to ``args.txt`` and its pid to
-``fake.pid`` in ``path_cal``; in the hang modes its child's pid to ``child.pid``.
+``fake.pid`` in ``path_cal``; in the hang modes its child's pid to ``child.pid``, and
+in ``hang_setsid`` also the grandchild's pid to ``grandchild.pid``.
 
 The final ``SizeX`` is ``1 + knob**2`` mm, where ``knob`` is the sum of all other
 ``ele[n][v]`` values, so tests can check that parameters reach the executable.
@@ -34,6 +35,7 @@ MODES: tuple[str, ...] = (
     "truncated_dst",  # partran1.out fine, part_dtl1.dst cut short
     "bad_table",  # partran1.out with a short row
     "envelope",  # write tracewin.out only
+    "hang_setsid",  # like hang; the child starts a grandchild in its own session
 )
 MODE_PARAM = "ele[999][1]"
 
@@ -102,11 +104,37 @@ def write_dst(path, n, current, truncate=False):
         stream.write(data[: len(data) // 2] if truncate else data)
 
 
-def hang(cal, hard):
-    code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-    child = subprocess.Popen([sys.executable, "-c", code + "time.sleep(600)"])
+IGNORE_TERM = "import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+# Leaves the process group and session (setsid), ignores SIGTERM, writes its pid.
+GRANDCHILD = IGNORE_TERM + """import os, sys, time
+os.setsid()
+with open(sys.argv[1] + ".tmp", "w") as stream:
+    stream.write(str(os.getpid()))
+os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(600)
+"""
+# Starts GRANDCHILD (argv[1]: its pid file), then sleeps ignoring SIGTERM.
+SPAWNER = IGNORE_TERM + """import subprocess, sys, time
+subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2]])
+time.sleep(600)
+"""
+
+
+def start_child(cal, grandchild):
+    command = [sys.executable, "-c", IGNORE_TERM + "import time; time.sleep(600)"]
+    pid_file = os.path.join(cal, "grandchild.pid")
+    if grandchild:
+        command = [sys.executable, "-c", SPAWNER, GRANDCHILD, pid_file]
+    child = subprocess.Popen(command)
     with open(os.path.join(cal, "child.pid"), "w") as stream:
         stream.write(str(child.pid))
+    deadline = time.monotonic() + 60
+    while grandchild and not os.path.exists(pid_file) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def hang(cal, hard, grandchild=False):
+    start_child(cal, grandchild)
     if hard:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     print("computing...", flush=True)
@@ -133,8 +161,8 @@ def main():
         print("error: element 27: aperture is zero")
         print("Error: calculation stopped")
         return
-    if mode in ("hang", "hang_hard"):
-        hang(cal, mode == "hang_hard")
+    if mode in ("hang", "hang_hard", "hang_setsid"):
+        hang(cal, mode == "hang_hard", grandchild=mode == "hang_setsid")
     if mode == "no_output":
         return
     table = "tracewin.out" if mode == "envelope" else "partran1.out"

@@ -16,7 +16,7 @@ files. Failures raise a subclass of :class:`TraceWinError`:
 :class:`TraceWinNotFoundError`      the executable cannot be found
 :class:`TraceWinReportedError`      TraceWin printed ``error: ...``
 :class:`TraceWinExitError`          non-zero exit code
-:class:`TraceWinTimeoutError`       run exceeded ``timeout`` (process group killed);
+:class:`TraceWinTimeoutError`       run exceeded ``timeout`` (process tree killed);
                                     also a :class:`TimeoutError`
 :class:`TraceWinOutputMissingError` no ``partran1.out`` / ``tracewin.out``
 :class:`TraceWinFormatError`        an output file is truncated or corrupt
@@ -24,6 +24,7 @@ files. Failures raise a subclass of :class:`TraceWinError`:
 
 Submodules: :mod:`~rltutorial.tracewin.runner` (the subprocess),
 :mod:`~rltutorial.tracewin.params` (command-line parameters),
+:mod:`~rltutorial.tracewin.process` (process group, killing the process tree),
 :mod:`~rltutorial.tracewin.formats` (``partran1.out`` and ``.dst`` files),
 :mod:`~rltutorial.tracewin.errors`.
 

@@ -66,7 +66,7 @@ class TraceWinReportedError(TraceWinError):
 
 
 class TraceWinTimeoutError(TraceWinError, TimeoutError):
-    """TraceWin ran longer than the timeout; its whole process group was killed."""
+    """TraceWin ran longer than the timeout; it was killed with all its descendants."""
 
 
 class TraceWinOutputMissingError(TraceWinError, FileNotFoundError):

@@ -9,7 +9,6 @@ import logging
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -28,6 +27,10 @@ from rltutorial.tracewin.errors import (
 )
 from rltutorial.tracewin.formats import read_dst, read_partran_out
 from rltutorial.tracewin.params import find_executable, format_params
+from rltutorial.tracewin.process import (
+    kill_process_tree,
+    new_process_group_options,
+)
 
 __all__ = ["DST_FILE", "LOG_FILE", "OUTPUT_FILES", "TraceWin", "TraceWinResult"]
 
@@ -38,7 +41,6 @@ OUTPUT_FILES: tuple[str, ...] = ("partran1.out", "tracewin.out")
 DST_FILE = "part_dtl1.dst"
 LOG_FILE = "tracewin_output.log"
 _ERROR_LINE = re.compile(r"^\s*error\s*:\s*(.*)$", re.IGNORECASE | re.MULTILINE)
-_KILL_GRACE_S = 2.0
 
 
 @dataclass
@@ -191,8 +193,9 @@ class TraceWin:
         params : Mapping[str, object] or None
             TraceWin parameters, see :func:`format_params`.
         timeout : float or None
-            Maximum wall time in s; on expiry TraceWin's whole process group is
-            killed. None waits forever.
+            Maximum wall time in s; on expiry TraceWin is killed with all its
+            descendants (see :func:`~rltutorial.tracewin.process.kill_process_tree`).
+            None waits forever.
 
         Returns
         -------
@@ -234,7 +237,7 @@ class TraceWin:
     def _execute(
         self, command: list[str], calc_dir: Path, timeout: float | None
     ) -> tuple[int, float]:
-        """Run ``command`` in its own session; return (exit code, duration in s)."""
+        """Run ``command`` in a new process group; return (exit code, duration in s)."""
         env = {**os.environ, **self.env} if self.env else None
         start = time.perf_counter()
         with (calc_dir / LOG_FILE).open("wb") as log:
@@ -245,23 +248,32 @@ class TraceWin:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
-                start_new_session=True,
+                **new_process_group_options(),
             )
             try:
                 returncode = process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                _kill_process_group(process)
-                raise TraceWinTimeoutError(
-                    f"TraceWin did not finish within {timeout} s and was killed "
-                    f"(with its child processes); calculation directory: {calc_dir}\n"
-                    f"last output:\n{self._tail(calc_dir)}",
-                    calc_dir=calc_dir,
-                    output_tail=self._tail(calc_dir),
-                ) from None
+                survivors = kill_process_tree(process)
+                raise self._timeout_error(calc_dir, timeout, survivors) from None
             except BaseException:
-                _kill_process_group(process)
+                kill_process_tree(process)
                 raise
         return returncode, time.perf_counter() - start
+
+    def _timeout_error(
+        self, calc_dir: Path, timeout: float | None, survivors: list[int]
+    ) -> TraceWinTimeoutError:
+        """Build the error for a run killed after ``timeout`` s."""
+        killed = "was killed (with all its child processes)"
+        if survivors:
+            killed = f"was killed, but processes {survivors} survived"
+        tail = self._tail(calc_dir)
+        return TraceWinTimeoutError(
+            f"TraceWin did not finish within {timeout} s and {killed}; "
+            f"calculation directory: {calc_dir}\nlast output:\n{tail}",
+            calc_dir=calc_dir,
+            output_tail=tail,
+        )
 
     def _tail(self, calc_dir: Path) -> str:
         """Return the last ``tail_lines`` lines of TraceWin's output."""
@@ -310,26 +322,3 @@ class TraceWin:
             returncode=0,
             output_tail=tail,
         )
-
-
-def _kill_process_group(process: subprocess.Popen) -> None:
-    """Stop the process group led by ``process`` and reap the leader.
-
-    SIGTERM first (TraceWin may clean up), SIGKILL after a grace period, and
-    SIGKILL again for children left behind once the leader has exited.
-    """
-    _signal_group(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=_KILL_GRACE_S)
-    except subprocess.TimeoutExpired:
-        logger.debug("TraceWin ignored SIGTERM for %s s: SIGKILL", _KILL_GRACE_S)
-    _signal_group(process.pid, signal.SIGKILL)
-    process.wait()
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    """Send ``sig`` to process group ``pgid`` if it still exists."""
-    try:
-        os.killpg(pgid, sig)
-    except ProcessLookupError:
-        pass
