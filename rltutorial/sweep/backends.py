@@ -234,8 +234,13 @@ def unpack_project(
     Raises
     ------
     ValueError
-        If the archive holds a path outside the project folder.
+        If ``ini`` or a zip member is not a relative path inside the project,
+        ``ini`` is not in the zip, or ``sha256`` is not the digest of ``data``
+        (see :func:`rltutorial.tracewin.archive.check_project_archive`).
     """
+    from rltutorial.tracewin.archive import check_project_archive
+
+    check_project_archive(archive)
     if root is None:
         root = Path(tempfile.gettempdir()) / "rltutorial-tracewin-projects"
     root = Path(root)
