@@ -161,6 +161,40 @@ def test_invalid_parameter_values(value):
         format_params({"nbr_part1": value})
 
 
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (
+            {"dat_file": "lattice\x00.dat"},
+            "parameter 'dat_file': value 'lattice\\x00.dat' holds the control "
+            "character '\\x00'",
+        ),
+        (
+            {"dst_file1": Path("in\x00.dst")},
+            "parameter 'dst_file1': value 'in\\x00.dst' holds the control",
+        ),
+        ({"dat_file": "a\nb"}, "parameter 'dat_file': value 'a\\nb' holds the control"),
+        (
+            {"nbr_part1\x00": 10},
+            "parameter name 'nbr_part1\\x00' holds the control character '\\x00'",
+        ),
+        ({"ele[27][6]\n": 1.0}, "parameter name 'ele[27][6]\\n' holds the control"),
+    ],
+)
+def test_control_characters_name_the_parameter(tracewin, params, message):
+    """A NUL byte or newline in a name or value: ValueError naming the parameter."""
+    with pytest.raises(ValueError) as info:
+        tracewin.run(params)
+    assert message in str(info.value)
+    assert not tracewin.workdir.exists(), "no calculation directory for a bad call"
+
+
+def test_element_numbers_are_ascii_digits():
+    """'ele[n][v]' takes ASCII digits only, not other Unicode digits such as '١'."""
+    with pytest.raises(ValueError, match="unknown TraceWin parameter 'ele"):
+        format_params({"ele[\u0661][2]": 1})
+
+
 def test_parameter_formatting():
     """Integers stay integers, floats keep full precision; numpy scalars, paths work."""
     assert format_params(

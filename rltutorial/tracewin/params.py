@@ -10,6 +10,7 @@ import numbers
 import os
 import re
 import shutil
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -44,7 +45,7 @@ TRACEWIN_PARAMS: frozenset[str] = frozenset(
         "nbr_thread",
     }
 )
-_ELEMENT_PARAM = re.compile(r"ele\[(\d+)\]\[(\d+)\]")
+_ELEMENT_PARAM = re.compile(r"ele\[([0-9]+)\]\[([0-9]+)\]")
 _MANAGED_PARAMS = frozenset({"hide", "path_cal"})
 
 
@@ -103,14 +104,21 @@ def format_params(params: Mapping[str, object]) -> list[str]:
     ------
     ValueError
         For an unknown key (lists the valid ones), a key the wrapper manages
-        (``hide``, ``path_cal``), a non-finite number, a bool, or a value with
-        whitespace.
+        (``hide``, ``path_cal``), a key or value with a control character (NUL
+        byte, newline, ...), a non-finite number, a bool, or a value with
+        whitespace; the message names the parameter.
     """
     return [f"{key}={_format_value(key, value)}" for key, value in params.items()]
 
 
 def _check_key(key: object) -> None:
     """Raise ValueError unless ``key`` is a documented TraceWin parameter."""
+    char = _control_char(key) if isinstance(key, str) else None
+    if char is not None:
+        raise ValueError(
+            f"TraceWin parameter name {key!r} holds the control character {char!r}; "
+            "parameter names are plain text like 'nbr_part1' or 'ele[27][6]'"
+        )
     if key in _MANAGED_PARAMS:
         raise ValueError(
             f"TraceWin parameter {key!r} is set by the wrapper (use the hide= and "
@@ -144,9 +152,20 @@ def _format_value(key: str, value: object) -> str:
         if number != number or number in (float("inf"), float("-inf")):
             raise ValueError(f"TraceWin parameter {key!r}: value {value!r} not finite")
         return repr(number)
-    text = os.fspath(value)
+    text = os.fsdecode(value)
+    char = _control_char(text)
+    if char is not None:
+        raise ValueError(
+            f"TraceWin parameter {key!r}: value {text!r} holds the control character "
+            f"{char!r}, which cannot be passed on TraceWin's command line"
+        )
     if not text or any(char.isspace() for char in text):
         raise ValueError(
             f"TraceWin parameter {key!r}: value {text!r} is empty or has whitespace"
         )
     return text
+
+
+def _control_char(text: str) -> str | None:
+    """Return the first control character (NUL, newline, ...) in ``text``, if any."""
+    return next((char for char in text if unicodedata.category(char) == "Cc"), None)
