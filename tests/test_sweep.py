@@ -321,6 +321,15 @@ class _FakeKubeCluster:
         self.scaled = n
 
 
+def _fake_make_cluster_spec(**kwargs):
+    """Stands in for make_cluster_spec: its arguments, and upstream's scheduler args."""
+    scheduler = {"args": ["dask-scheduler", "--host", "0.0.0.0"]}
+    return {
+        "arguments": kwargs,
+        "spec": {"scheduler": {"spec": {"containers": [scheduler]}}},
+    }
+
+
 @pytest.fixture
 def fake_kubernetes(monkeypatch):
     """Fake dask_kubernetes.operator and distributed.Client; returns the instances."""
@@ -330,6 +339,7 @@ def fake_kubernetes(monkeypatch):
 
     module = types.ModuleType("dask_kubernetes.operator")
     module.KubeCluster = _FakeKubeCluster
+    module.make_cluster_spec = _fake_make_cluster_spec
     monkeypatch.setitem(
         sys.modules, "dask_kubernetes", types.ModuleType("dask_kubernetes")
     )
@@ -349,11 +359,13 @@ def test_make_client_kubernetes_manifest_and_kwargs(fake_kubernetes, tmp_path):
     _, cluster = make_client(kubernetes=path, n_workers=4)
     assert cluster.kwargs == {"custom_cluster_spec": manifest} and cluster.scaled == 4
     _, cluster = make_client(kubernetes={"name": "sweep", "image": "img:1"})
-    assert cluster.kwargs == {
-        "name": "sweep",
-        "image": "img:1",
-        "worker_command": ["dask-worker", "--nthreads", "1"],
-    }
+    spec = cluster.kwargs.pop("custom_cluster_spec")
+    assert cluster.kwargs == {}
+    arguments = spec["arguments"]
+    assert arguments["name"] == "sweep" and arguments["image"] == "img:1"
+    assert arguments["worker_command"] == ["dask", "worker", "--nthreads", "1"]
+    [scheduler] = spec["spec"]["scheduler"]["spec"]["containers"]
+    assert scheduler["args"] == ["dask", "scheduler", "--host", "0.0.0.0"]
     with pytest.raises(ValueError, match="kubernetes=3"):
         make_client(kubernetes=3)
 

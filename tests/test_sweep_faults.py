@@ -12,7 +12,6 @@ import gc
 import importlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import cloudpickle
 import pytest
+from loopback import ProcessGroups, free_port
 
 from rltutorial.sweep import grid, make_client, run_sweep
 
@@ -32,26 +32,18 @@ TESTS = Path(__file__).resolve().parent
 STARTUP_S = 60.0
 
 
-def _free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class LoopbackCluster:
     """A Dask scheduler and workers as subprocesses on 127.0.0.1."""
 
     def __init__(self, log_dir: Path, config: dict[str, str] | None = None) -> None:
-        self.address = f"tcp://127.0.0.1:{_free_port()}"
-        self.log_dir = log_dir
+        self.address = f"tcp://127.0.0.1:{free_port()}"
         python_path = [str(REPO), str(TESTS), os.environ.get("PYTHONPATH", "")]
         self.env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(filter(None, python_path)),
             **(config or {}),
         }
-        self.processes: list[subprocess.Popen] = []
+        self.processes = ProcessGroups(log_dir)
         self._spawn(
             "scheduler",
             "distributed.cli.dask_scheduler",
@@ -62,17 +54,7 @@ class LoopbackCluster:
 
     def _spawn(self, name: str, *args: str) -> subprocess.Popen:
         """Start ``python -m args`` in its own session, logging to a file."""
-        with (self.log_dir / f"{name}.log").open("wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", *args],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=self.env,
-                start_new_session=True,
-            )
-        self.processes.append(process)
-        return process
+        return self.processes.spawn(name, [sys.executable, "-m", *args], self.env)
 
     def add_worker(self, name: str) -> subprocess.Popen:
         """Start one single-threaded worker without a nanny."""
@@ -88,10 +70,7 @@ class LoopbackCluster:
 
     def close(self) -> None:
         """Kill every process group (throwaway test processes) and reap them."""
-        for process in reversed(self.processes):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        self.processes.close()
 
 
 def _start(tmp_path: Path, n_workers: int, config: dict[str, str] | None = None):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,19 @@ if TYPE_CHECKING:
     from distributed import Client
 
 __all__ = ["make_client"]
+
+#: ``make_cluster_spec`` arguments that ``kubernetes={...}`` may set, and their
+#: defaults: the image of ``deploy/Dockerfile``, otherwise ``KubeCluster``'s own (no
+#: workers until scaled, no resource requests).
+_SPEC_DEFAULTS: dict[str, Any] = {
+    "image": "rltutorial-dask:latest",
+    "n_workers": 0,
+    "resources": {},
+    "env": {},
+    "scheduler_service_type": "ClusterIP",
+    "idle_timeout": 0,
+    "jupyter": False,
+}
 
 
 def make_client(
@@ -34,12 +48,18 @@ def make_client(
     kubernetes : Mapping, str, PathLike, True or None
         Start a cluster with ``dask_kubernetes.operator.KubeCluster``: a
         ``DaskCluster`` manifest (dict with ``apiVersion`` or a YAML file, e.g.
-        ``deploy/dask-cluster.yaml``), a dict of ``KubeCluster`` keyword arguments,
-        or True for its defaults. Needs ``pip install dask-kubernetes``.
+        ``deploy/dask-cluster.yaml``) is used as it is; a dict of ``KubeCluster``
+        keyword arguments, or True for its defaults, becomes a manifest from
+        ``dask_kubernetes.operator.make_cluster_spec`` whose containers start with
+        ``dask scheduler`` and ``dask worker --nthreads <threads_per_worker>``
+        (override with ``worker_command``); ``image`` defaults to
+        ``rltutorial-dask:latest`` (built from ``deploy/Dockerfile``), ``name`` to
+        ``rltutorial-<random hex>``. Needs ``pip install dask-kubernetes``.
     timeout : float
         Seconds to wait for the scheduler to answer.
     **cluster_kwargs
-        Passed to ``LocalCluster`` or ``KubeCluster``.
+        Passed to ``LocalCluster``; with ``kubernetes``, to ``KubeCluster`` (for a
+        dict or True, they count as keys of that dict).
 
     Returns
     -------
@@ -101,8 +121,30 @@ def _kube_cluster(spec: Any, threads_per_worker: int, kwargs: dict[str, Any]):
         )
     if isinstance(spec, Mapping) and "apiVersion" in spec:
         return KubeCluster(custom_cluster_spec=dict(spec), **kwargs)
-    options = {} if spec is True else dict(spec)
-    options.setdefault(
-        "worker_command", ["dask-worker", "--nthreads", str(threads_per_worker)]
+    options = {**({} if spec is True else spec), **kwargs}
+    manifest = _cluster_manifest(options, threads_per_worker)
+    return KubeCluster(custom_cluster_spec=manifest, **options)
+
+
+def _cluster_manifest(options: dict[str, Any], threads_per_worker: int) -> dict:
+    """A ``DaskCluster`` manifest from ``KubeCluster`` keyword arguments.
+
+    Takes the arguments that shape the manifest out of ``options`` (the rest are for
+    ``KubeCluster`` itself) and builds it with the operator's ``make_cluster_spec``.
+    Its scheduler container starts ``dask-scheduler``, a script distributed no longer
+    installs: the manifest runs ``dask scheduler`` instead.
+    """
+    from dask_kubernetes.operator import make_cluster_spec
+
+    shape = {key: options.pop(key) for key in _SPEC_DEFAULTS.keys() & options.keys()}
+    name = options.pop("name", None) or f"rltutorial-{uuid.uuid4().hex[:8]}"
+    command = options.pop(
+        "worker_command", ["dask", "worker", "--nthreads", str(threads_per_worker)]
     )
-    return KubeCluster(**options, **kwargs)
+    manifest = make_cluster_spec(
+        name=name, worker_command=command, **{**_SPEC_DEFAULTS, **shape}
+    )
+    for container in manifest["spec"]["scheduler"]["spec"]["containers"]:
+        if container["args"][:1] == ["dask-scheduler"]:
+            container["args"] = ["dask", "scheduler", *container["args"][1:]]
+    return manifest
