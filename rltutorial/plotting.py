@@ -5,7 +5,7 @@
 - :func:`plot_comparison`: several agents side by side.
 - :func:`plot_episode_strip`, :func:`episode_frames`, :func:`animate_episode`: the screen
   during one episode, as a strip of pictures or an animated GIF.
-- :func:`show_video`: display a GIF inline in a notebook.
+- :func:`show_video`: show a GIF inline in a notebook (kept in exported slides).
 
 Figures are built with ``matplotlib.figure.Figure`` (no global pyplot state); in a
 notebook the returned figure is displayed as the cell's result.
@@ -24,6 +24,8 @@ from rltutorial.envs.ranges import BEAM_LABELS
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+    from rltutorial.video import Recording
 
 __all__ = [
     "plot_training_history",
@@ -288,13 +290,29 @@ def animate_episode(
     return write_gif(episode_frames(episode, thresholds), path, fps)
 
 
-def show_video(path: str | Path) -> Any:
-    """Display a GIF inline in a notebook (returns an ``IPython.display.Image``)."""
-    from IPython.display import Image
+def show_video(path: str | Path, caption: str | None = None) -> Recording:
+    """Show a GIF inline in a notebook and in exported slides.
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"No video at {path}.")
-    if path.suffix.lower() != ".gif":
-        raise ValueError(f"show_video shows GIF files, got {path.name!r}.")
-    return Image(data=path.read_bytes(), format="gif")
+    Parameters
+    ----------
+    path : str or Path
+        The GIF file, e.g. ``recordings/<agent name>/episode-0.gif``.
+    caption : str, optional
+        What the recording shows; by default ``<folder>/<file name>``.
+
+    Returns
+    -------
+    rltutorial.video.Recording
+        Displayed as an HTML ``<img>`` holding the GIF; its text form names the caption,
+        frame count, duration and size.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    ValueError
+        If the file is not a GIF.
+    """
+    from rltutorial.video import Recording
+
+    return Recording.from_file(path, caption)

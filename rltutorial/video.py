@@ -1,13 +1,18 @@
-"""Writing episode frames to animated GIFs (Pillow through imageio; no ffmpeg needed)."""
+"""Animated GIFs of episodes: writing them (Pillow through imageio; no ffmpeg needed) and
+showing them in notebooks and exported slides (:class:`Recording`)."""
 
 from __future__ import annotations
 
+import base64
+import html
+import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["write_gif"]
+__all__ = ["Recording", "write_gif"]
 
 
 def write_gif(frames: Sequence[np.ndarray], path: str | Path, fps: float = 2.0) -> Path:
@@ -42,3 +47,69 @@ def write_gif(frames: Sequence[np.ndarray], path: str | Path, fps: float = 2.0) 
     )
     partial.replace(path)
     return path
+
+
+@dataclass(frozen=True)
+class Recording:
+    """An animated GIF to show in a notebook: an HTML ``<img>`` carrying the GIF's bytes.
+
+    JupyterLab, saved notebooks and slides exported with nbconvert all keep and show the
+    HTML; where only text is shown, the text says what the recording is (its caption,
+    frame count, duration and size).
+
+    Attributes
+    ----------
+    data : bytes
+        The GIF file's bytes.
+    caption : str
+        What the recording shows, e.g. ``"Gary Buchwald/episode-0.gif"``.
+    """
+
+    data: bytes
+    caption: str
+
+    def __post_init__(self) -> None:
+        if self.data[:6] not in (b"GIF87a", b"GIF89a"):
+            raise ValueError(f"Recording {self.caption!r}: the data is not a GIF file.")
+
+    @classmethod
+    def from_file(cls, path: str | Path, caption: str | None = None) -> Recording:
+        """Read a GIF file; the caption defaults to ``<folder>/<file name>``.
+
+        Raises
+        ------
+        FileNotFoundError
+            If there is no file at ``path``.
+        ValueError
+            If the file is not a GIF.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"No recording at {path}.")
+        if path.suffix.lower() != ".gif":
+            raise ValueError(f"A recording is a GIF file, got {path.name!r}.")
+        return cls(path.read_bytes(), caption or f"{path.parent.name}/{path.name}")
+
+    def describe(self) -> str:
+        """One line: caption, frames, duration in s and size in pixels."""
+        from PIL import Image
+
+        with Image.open(io.BytesIO(self.data)) as image:
+            width, height = image.size
+            frames = getattr(image, "n_frames", 1)
+            duration_ms = 0.0
+            for index in range(frames):
+                image.seek(index)
+                duration_ms += image.info.get("duration", 0)
+        return (
+            f"Recording {self.caption}: animated GIF, {frames} frames over "
+            f"{duration_ms / 1000:.1f} s, {width}×{height} px"
+        )
+
+    def _repr_html_(self) -> str:
+        encoded = base64.b64encode(self.data).decode("ascii")
+        alt = html.escape(self.describe(), quote=True)
+        return f'<img src="data:image/gif;base64,{encoded}" alt="{alt}">'
+
+    def __repr__(self) -> str:
+        return self.describe()
