@@ -2,7 +2,8 @@
 
 Starts JupyterLab on 127.0.0.1 (free port, random token, throw-away config, runtime,
 settings and workspace folders), opens a copy of ``notebooks/01_problem_formulation.ipynb``,
-clears its outputs, runs all cells from the Run menu and checks that the kernel finishes,
+checks that the saved slider cell shows a picture (not the widget's text), clears its
+outputs, runs all cells from the Run menu and checks that the kernel finishes,
 that the screen images and the five magnet sliders render, that moving a slider redraws the
 screen, and that no cell shows an error.
 A screenshot of the sliders goes to ``$RLTUTORIAL_SCREENSHOT`` (default
@@ -28,20 +29,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from chromium import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "01_problem_formulation.ipynb"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 #: JupyterLab settings for a deterministic page: every cell in the DOM, no news pop-ups.
 LAB_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
@@ -189,6 +180,17 @@ def _move_first_slider(page, widget_output) -> None:
     widget_output.locator("img").first.wait_for(timeout=10_000)
 
 
+def _check_stored_slider_output(page) -> None:
+    """Before running: the saved slider cell shows its picture and caption, no widget repr."""
+    stored = page.locator(
+        ".jp-Notebook .jp-OutputArea-output", has_text="Five sliders set Q1"
+    )
+    picture = stored.locator("img").first
+    picture.wait_for(timeout=30_000)
+    assert picture.evaluate("img => img.naturalWidth") > 100
+    assert "children=(" not in page.inner_text(".jp-Notebook")
+
+
 def test_notebook_01_runs_in_jupyterlab(jupyterlab):
     """Run All Cells: kernel finishes, screen and sliders render and respond, no errors."""
     url, work = jupyterlab
@@ -207,6 +209,7 @@ def test_notebook_01_runs_in_jupyterlab(jupyterlab):
                 timeout=60_000
             )
             _wait_for_idle_kernel(page, 60_000)
+            _check_stored_slider_output(page)
 
             _click_menu(page, "Edit", "Clear Outputs of All Cells")
             page.wait_for_function(
