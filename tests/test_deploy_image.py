@@ -3,8 +3,8 @@
 Checked from the text of the Dockerfile and the files it copies: a pinned slim base
 with this Python, only the runtime dependencies at the versions requirements.txt pins
 (deploy/requirements-worker.txt), torch from PyTorch's CPU-only index unless
-overridden, the user the manifest runs as, and a package that builds from exactly the
-files the image gets.
+overridden, the user the manifest runs as, and that the files the image gets build the
+same wheel as the whole repository does.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from packaging.utils import canonicalize_name
 REPO = Path(__file__).resolve().parents[1]
 DEPLOY = REPO / "deploy"
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+#: Where the image's build of rltutorial takes its sources from.
+IMAGE_SOURCE = "/opt/rltutorial"
 #: In the image besides the runtime dependencies: the dashboards of the scheduler
 #: (http://localhost:8787/status) and of the workers (``--dashboard``) need bokeh.
 DASHBOARD = {"bokeh"}
@@ -150,41 +152,78 @@ def test_dockerfile_user_is_the_manifests(steps):
     assert _runs(steps, "apt-get install -y --no-install-recommends tini")
 
 
-def test_dockerfile_copies_what_the_package_build_needs(steps, tmp_path):
-    """The files copied to /opt/rltutorial build rltutorial with all its modules.
+def _image_tree(steps, root: Path) -> set[str]:
+    """Lay out what the Dockerfile copies to /opt/rltutorial under ``root``.
 
-    pyproject.toml's readme and licence files are among them; the wheel built from
-    exactly those files holds every module and data file of the package.
+    Follows COPY: a folder's contents go to the destination, a file goes to it (or
+    into it when it ends with ``/``). Returns the sources copied there.
     """
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    tree = tmp_path / "opt" / "rltutorial"
-    tree.mkdir(parents=True)
     copied = set()
     for sources, destination in _copies(steps):
         for source in sources:
-            assert (REPO / source).exists(), f"COPY {source}: not in the repository"
-            if destination.rstrip("/") == "/opt/rltutorial":
-                copied.add(source)
-                target = tree / Path(source).name
-                if (REPO / source).is_dir():
-                    shutil.copytree(REPO / source, target)
-                else:
-                    shutil.copy(REPO / source, target)
-            elif destination == "/opt/rltutorial/rltutorial":
-                copied.add(source)
-                shutil.copytree(REPO / source, tree / "rltutorial")
-    assert {"pyproject.toml", project["readme"], *project["license-files"]} <= copied
-    subprocess.run(
+            path = REPO / source
+            assert path.exists(), f"COPY {source}: not in the repository"
+            target = destination
+            if path.is_file() and destination.endswith("/"):
+                target = destination + path.name
+            if not target.startswith(f"{IMAGE_SOURCE}/"):
+                continue
+            copied.add(source)
+            local = root / target.removeprefix(f"{IMAGE_SOURCE}/")
+            if path.is_dir():
+                shutil.copytree(path, local, dirs_exist_ok=True)
+            else:
+                local.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(path, local)
+    return copied
+
+
+def _source_tree(root: Path) -> Path:
+    """The repository's files that git does not ignore, copied under ``root``.
+
+    The tracked files plus new ones: what ``pip install .`` of this working tree and
+    ``docker build`` with it as context both see, without build leftovers.
+    """
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO, capture_output=True, check=True, timeout=60,
+    ).stdout.decode().split("\0")  # fmt: skip
+    for name in filter(None, listed):
+        if (REPO / name).is_file():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(REPO / name, root / name)
+    return root
+
+
+def _wheel_files(source: Path, out: Path) -> set[str]:
+    """Names in the wheel that ``pip wheel`` builds from ``source``."""
+    build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-         "--quiet", "--wheel-dir", str(tmp_path / "dist"), str(tree)],
-        check=True, capture_output=True, timeout=180,
+         "--quiet", "--wheel-dir", str(out), str(source)],
+        capture_output=True, text=True, timeout=180,
     )  # fmt: skip
-    [wheel] = (tmp_path / "dist").glob("rltutorial-*.whl")
-    built = set(zipfile.ZipFile(wheel).namelist())
-    package = REPO / "rltutorial"
-    expected = {
-        path.relative_to(REPO).as_posix()
-        for path in [*package.rglob("*.py"), *(package / "data").glob("*")]
-        if "__pycache__" not in path.parts
-    }
-    assert expected <= built, sorted(expected - built)
+    assert build.returncode == 0, (
+        f"no wheel from {source.name}:\n{build.stderr[-2000:]}"
+    )
+    [wheel] = out.glob("rltutorial-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        return set(archive.namelist())
+
+
+def test_dockerfile_copies_what_the_package_build_needs(steps, tmp_path):
+    """The files copied to /opt/rltutorial build the wheel that ``pip install .`` gets.
+
+    pyproject.toml's readme and licence files are among them, and the wheel built
+    from exactly those files has the same contents as the one built from all of the
+    repository's files (modules, data, the agent zoo, licence).
+    """
+    if shutil.which("git") is None or not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    image = tmp_path / "image"
+    copied = _image_tree(steps, image)
+    assert {"pyproject.toml", project["readme"], *project["license-files"]} <= copied
+    in_image = _wheel_files(image, tmp_path / "image-dist")
+    expected = _wheel_files(_source_tree(tmp_path / "source"), tmp_path / "dist")
+    assert in_image == expected, sorted(in_image ^ expected)
+    assert "rltutorial/sweep/cluster.py" in in_image
