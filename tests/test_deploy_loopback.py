@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from loopback import ProcessGroups, free_port
+from loopback import ProcessGroups, collect_garbage, free_port
 
 from rltutorial.sweep import grid, make_client, run_sweep
 
@@ -165,6 +165,7 @@ def manifest_cluster(tmp_path):
         }
     finally:
         groups.close(grace_s=STOP_GRACE_S)
+        collect_garbage()
 
 
 def _get(url: str) -> tuple[int, str]:

@@ -8,7 +8,6 @@ process removes that worker for good.
 
 from __future__ import annotations
 
-import gc
 import importlib
 import os
 import signal
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import cloudpickle
 import pytest
-from loopback import ProcessGroups, free_port
+from loopback import ProcessGroups, collect_garbage, free_port
 
 from rltutorial.sweep import grid, make_client, run_sweep
 
@@ -103,7 +102,7 @@ def cluster_factory(tmp_path):
     for cluster, client in started:
         client.close(timeout=10)
         cluster.close()
-    _collect_garbage()
+    collect_garbage()
 
 
 @pytest.fixture(scope="module")
@@ -113,17 +112,7 @@ def healthy(tmp_path_factory):
     yield client
     client.close(timeout=10)
     cluster.close()
-    _collect_garbage()
-
-
-def _collect_garbage() -> None:
-    """Collect Dask's abandoned asyncio tasks now, not at a random later moment.
-
-    Their "exception was never retrieved" log formats a traceback, which on
-    CPython 3.11 can clash with an ``ast.parse`` running at that moment (pytest's
-    assertion rewriting), raising "AST constructor recursion depth mismatch".
-    """
-    gc.collect()
+    collect_garbage()
 
 
 def marked_square(x, marker_dir, seconds=0.4):
