@@ -1,124 +1,15 @@
-"""Command line: ``python -m rltutorial list | train --config FILE | evaluate NAME``.
+"""``python -m rltutorial``: the command line of :mod:`rltutorial.cli`.
 
-Examples::
-
-    python -m rltutorial list
-    python -m rltutorial train --config configs/betty_gordon.yaml --run-name "My Agent"
-    python -m rltutorial evaluate reference -n 200
-
-User errors (unknown agent, invalid config, missing file) end with exit code 2 and a
-one-line message, without a traceback.
+The ``rltutorial`` console script (pyproject.toml) calls :func:`main` here too.
 """
 
 from __future__ import annotations
 
-import argparse
-import math
 import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
 
-__all__ = ["main", "build_parser", "COMMANDS"]
+from rltutorial.cli import COMMANDS, build_parser, main
 
-
-def _list(args: argparse.Namespace) -> str:
-    from rltutorial.agents import AGENT_ALIASES, list_agents
-    from rltutorial.paths import models_dir
-
-    agents = list_agents()
-    if not agents:
-        return f"No agents in {models_dir()}."
-    lines = [f"Agents in {models_dir()}:"] + [f"  {name}" for name in agents]
-    lines += [
-        f"Alias: {alias!r} -> {name}" for alias, name in sorted(AGENT_ALIASES.items())
-    ]
-    return "\n".join(lines)
-
-
-def _train(args: argparse.Namespace) -> str:
-    from rltutorial.config import load_config
-    from rltutorial.training import train
-
-    if not args.config.is_file():
-        raise FileNotFoundError(f"No config file at {args.config}.")
-    config = load_config(args.config)
-    if args.run_name:
-        config["run_name"] = args.run_name
-    agent = train(config, overwrite=args.overwrite, evaluation_episodes=args.episodes)
-    return f"Saved agent {agent.name!r} to {agent.folder}.\n{agent.metrics.get('behaviour', '')}"
-
-
-def _format(key: str, value: object) -> str:
-    if isinstance(value, float) and math.isfinite(value):
-        if key.endswith("rate") or key.endswith("ratio"):
-            return f"{value:.3f}"
-        if "mae" in key or "rmse" in key or "sigma" in key:
-            return f"{value * 1e6:.1f} µm"
-        return f"{value:.4g}"
-    return str(value)
-
-
-def _evaluate(args: argparse.Namespace) -> str:
-    from rltutorial.evaluation import evaluate_agent
-
-    if args.n < 1:
-        raise ValueError(f"-n must be a positive number of episodes, got {args.n}.")
-    evaluation = evaluate_agent(
-        args.name, n=args.n, seed=args.seed, include_position=args.include_position
-    )
-    width = max(map(len, evaluation.metrics))
-    lines = [f"{evaluation.name}: {args.n} episodes from seed {args.seed}"]
-    lines += [f"  {k:<{width}}  {_format(k, v)}" for k, v in evaluation.metrics.items()]
-    lines.append(evaluation.behaviour)
-    return "\n".join(lines)
-
-
-#: Sub-commands: name -> function(arguments) -> text to print.
-COMMANDS: dict[str, Callable[[argparse.Namespace], str]] = {
-    "list": _list,
-    "train": _train,
-    "evaluate": _evaluate,
-}
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``python -m rltutorial``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m rltutorial",
-        description="Agents for beam tuning at ARES-EA: list, train, evaluate.",
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("list", help="list the agents of the zoo")
-    train = commands.add_parser("train", help="train an agent from a YAML config")
-    train.add_argument("--config", type=Path, required=True, help="config YAML file")
-    train.add_argument(
-        "--run-name", help="agent name (default: from the config or new)"
-    )
-    train.add_argument("--overwrite", action="store_true", help="replace an agent")
-    train.add_argument("--episodes", type=int, default=200, help="evaluation episodes")
-    evaluate = commands.add_parser("evaluate", help="evaluate an agent of the zoo")
-    evaluate.add_argument("name", help="agent name or alias, e.g. reference")
-    evaluate.add_argument("-n", type=int, default=200, help="episodes (default 200)")
-    evaluate.add_argument(
-        "--seed", type=int, default=0, help="seed of the first episode"
-    )
-    evaluate.add_argument(
-        "--include-position", action="store_true", help="judge mu_x, mu_y too"
-    )
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (2 for user errors)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        output = COMMANDS[args.command](args)
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
-        parser.exit(2, f"{parser.prog} {args.command}: error: {error}\n")
-    print(output)
-    return 0
-
+__all__ = ["COMMANDS", "build_parser", "main"]
 
 if __name__ == "__main__":
     sys.exit(main())
