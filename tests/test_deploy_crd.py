@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import hashlib
 import re
 import subprocess
 import sys
@@ -31,6 +32,8 @@ import yaml
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 OPERATOR_VERSION = "2026.3.0"
+#: sha256 of dask_kubernetes-2026.3.0-py3-none-any.whl as PyPI serves it.
+WHEEL_SHA256 = "5cf138e03cb1851063b82b74e9fd4679251238e3867fcae1e3682aada6410728"
 OPERATOR = "dask_kubernetes/operator"
 CHART_CRDS = f"{OPERATOR}/deployment/helm/dask-kubernetes-operator/crds"
 TEMPLATES = f"python://{OPERATOR}/customresources/templates.yaml"
@@ -50,17 +53,19 @@ _OFFLINE = (
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> zipfile.ZipFile:
-    """The dask-kubernetes wheel, downloaded from PyPI (skips only when offline)."""
+    """The dask-kubernetes wheel from PyPI, checked by hash (skips only when offline)."""
     folder = tmp_path_factory.mktemp("operator")
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary",
                ":all:", "--retries", "1", "--timeout", "20", "-d", str(folder),
                f"dask-kubernetes=={OPERATOR_VERSION}"]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=180)
     output = result.stdout + result.stderr
-    if result.returncode != 0 and any(marker in output for marker in _OFFLINE):
-        pytest.skip(f"PyPI is not reachable: {output.strip().splitlines()[-1]}")
+    offline = [line for line in output.splitlines() if any(m in line for m in _OFFLINE)]
+    if result.returncode != 0 and offline:
+        pytest.skip(f"PyPI is not reachable: {offline[0].strip()[:300]}")
     assert result.returncode == 0, output
     [path] = folder.glob("dask_kubernetes-*.whl")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == WHEEL_SHA256
     with zipfile.ZipFile(path) as archive:
         yield archive
 
