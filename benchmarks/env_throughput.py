@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from rltutorial.envs.screen import fraction_on_screen, screen_image
-from rltutorial.vec_env import make_vec_env
+from rltutorial.make import make_vec_env
 
 
 def steps_per_second(batched: bool, n_envs: int, min_env_steps: int) -> float:

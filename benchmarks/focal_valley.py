@@ -19,7 +19,7 @@ several times larger. This script prints, for the 300 evaluation problems
 
 With ``--train`` it also trains a PPO agent with ``direct`` actions (log reward, log
 inputs) for ``--steps`` steps into a temporary folder and reports where it leaves Q1.
-Everything uses the closed-form optics of :func:`rltutorial.optimum.focus_sigmas`
+Everything uses the closed-form optics of :func:`rltutorial.evaluation.optimum.focus_sigmas`
 (equal to Cheetah to 1e-13), except the training run.
 
     python benchmarks/focal_valley.py                  # about 10 s
@@ -36,7 +36,7 @@ import time
 import numpy as np
 from scipy.optimize import minimize
 
-from rltutorial.optimum import focus_sigmas, optimum_table
+from rltutorial.evaluation.optimum import focus_sigmas, optimum_table
 
 #: Each valley: a known focal-plane setting (Q1, Q2, Q3 in 1/m²) and the Q1 values
 #: (1/m²) at which the valley is followed from it.
@@ -131,7 +131,7 @@ def train_direct(steps: int) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         for folder in ("models", "runs", "recordings"):
             os.environ[f"RLTUTORIAL_{folder.upper()}"] = os.path.join(scratch, folder)
-        from rltutorial.training import train
+        from rltutorial.agents.training import train
 
         start = time.perf_counter()
         agent = train(

@@ -9,7 +9,7 @@ sigma_x + sigma_y of two yardsticks with the cached optimum
 - a fixed rule that tries the two focal-plane settings (the screen in the focal plane of
   the triplet in both planes, R11 = 0) and keeps the better.
 
-Both use the closed-form optics of :func:`rltutorial.optimum.focus_sigmas` (equal to
+Both use the closed-form optics of :func:`rltutorial.evaluation.optimum.focus_sigmas` (equal to
 Cheetah to 1e-13), so thousands of simulations take a fraction of a second.
 
     python benchmarks/optimum_yardsticks.py              # 60 problems, 3 starts x 667
@@ -25,7 +25,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from rltutorial.envs.ranges import QUAD_K1_LIMIT
-from rltutorial.optimum import focus_optima, focus_sigmas, optimum_table
+from rltutorial.evaluation.optimum import focus_optima, focus_sigmas, optimum_table
 
 #: The two focal-plane settings (Q1, Q2, Q3) in 1/m².
 FOCAL_SETTINGS = np.array([[72.0, -24.904, 24.203], [-72.0, 24.904, -24.203]])

@@ -7,15 +7,14 @@
 from __future__ import annotations
 
 from rltutorial.agents import list_agents, load_agent
+from rltutorial.agents.training import train
 from rltutorial.config import DEFAULT_CONFIG, load_config, save_config, validate_config
 from rltutorial.envs import ENV_ID, AresEA, AresEACheetah
 from rltutorial.evaluation import compare_agents, evaluate_agent
 from rltutorial.fast import fast_mode
+from rltutorial.make import make_env, make_vec_env
 from rltutorial.optimisers import compare_methods, tune
 from rltutorial.rewards import REWARD_MODES, register_reward
-from rltutorial.training import train
-from rltutorial.vec_env import make_vec_env
-from rltutorial.wrappers import make_env
 
 __all__ = [
     "DEFAULT_CONFIG",

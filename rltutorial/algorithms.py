@@ -17,9 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rltutorial.config import ALGORITHMS
 from rltutorial.registry import lookup
-from rltutorial.threads import torch_threads
 
 __all__ = [
     "Algorithm",
@@ -30,7 +28,6 @@ __all__ = [
     "register_algorithm",
     "get_algorithm",
     "learning_rate",
-    "torch_threads",
 ]
 
 
@@ -92,12 +89,16 @@ class Algorithm:
         ``sb3_class() -> type``: the Stable-Baselines3 class used for exports.
     description : str
         One line for users.
+    on_policy : bool
+        Whether it learns from rollouts of ``n_envs × n_steps`` (PPO) rather than from
+        a replay buffer (TD3, SAC); its ``batch_size`` must fit in one rollout.
     """
 
     build: Callable[..., Any]
     policy: Callable[..., Any]
     sb3_class: Callable[[], type]
     description: str
+    on_policy: bool = True
 
 
 def _log_lengths() -> type:
@@ -349,6 +350,7 @@ ALGORITHM_REGISTRY: dict[str, Algorithm] = {
         _sb3_class("stable_baselines3", "TD3"),
         "Twin Delayed DDPG (Stable-Baselines3 TD3): off-policy, replay buffer, "
         "deterministic actor with Gaussian exploration noise",
+        on_policy=False,
     ),
     "sac": Algorithm(
         _build_sac,
@@ -357,6 +359,7 @@ ALGORITHM_REGISTRY: dict[str, Algorithm] = {
         "Soft Actor-Critic (Stable-Baselines3 SAC): off-policy, replay buffer, "
         "stochastic actor whose entropy weight is tuned automatically (ignores "
         "action_noise and ent_coef)",
+        on_policy=False,
     ),
     "recurrent_ppo": Algorithm(
         _build_recurrent_ppo,
@@ -391,7 +394,6 @@ def register_algorithm(
             "or pass overwrite=True."
         )
     ALGORITHM_REGISTRY[name] = algorithm
-    ALGORITHMS.add(name)
 
 
 def get_algorithm(name: str) -> Algorithm:

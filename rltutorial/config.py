@@ -1,329 +1,287 @@
 """Configurations of the ARES-EA task and its training, validated, and stored as safe YAML.
 
-A configuration is a plain dict. :data:`DEFAULT_CONFIG` holds the workshop's focusing task
-and training defaults; :func:`validate_config` fills in missing keys from it and rejects
-unknown keys, wrong types and invalid modes with a ``ValueError`` naming the key, the bad
-value and what is valid. The caller's dict is never modified.
+A configuration is a plain dict. :data:`CONFIG_KEYS` is the one table of every key: its
+default, its check and what it means (:data:`DEFAULT_CONFIG`, :data:`CONFIG_SCHEMA` and
+:data:`CONFIG_DOCS` are views of it). The task's defaults are the environment's own
+(:func:`rltutorial.envs.ares_ea.task_defaults`): the workshop's focusing task.
+:func:`validate_config` fills in missing keys and rejects unknown keys, wrong types,
+values out of range and invalid modes with a ``ValueError`` naming the key, the bad value
+and what is valid. The caller's dict is never modified.
 """
 
 from __future__ import annotations
 
 import copy
-import difflib
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
+import pandas as pd
 
+from rltutorial.algorithms import (
+    ALGORITHM_REGISTRY,
+    EVAL_CRITERIA,
+    LEARNING_RATE_SCHEDULES,
+    POLICY_FEATURES,
+)
+from rltutorial.checks import (
+    Check,
+    bounds,
+    choice,
+    fail,
+    flag,
+    layers,
+    number,
+    optional_string,
+    settings,
+    subset,
+    unknown_keys_error,
+    vector,
+)
 from rltutorial.envs.actions import ACTION_MODES
-from rltutorial.envs.ranges import MAGNET_LABELS
+from rltutorial.envs.ares_ea import task_defaults
+from rltutorial.envs.ranges import (
+    INCOMING_LABELS,
+    MAGNET_LABELS,
+    MAGNET_LIMITS,
+    SCREEN_HALF_SIZE,
+)
 from rltutorial.envs.sampling import SAMPLING_MODES
+from rltutorial.envs.targets import target_modes
+from rltutorial.observability import PARTIAL_OBSERVABILITY_SCHEMA
 from rltutorial.rewards import OBJECTIVE_WEIGHTS, REWARD_MODES
+from rltutorial.safe_yaml import dump_yaml, load_yaml, to_plain
 
 __all__ = [
+    "CONFIG_KEYS",
     "DEFAULT_CONFIG",
     "CONFIG_SCHEMA",
-    "OBSERVATION_KEYS",
-    "PARTIAL_OBSERVABILITY_SCHEMA",
-    "ALGORITHMS",
+    "CONFIG_DOCS",
     "validate_config",
     "load_config",
     "save_config",
-    "to_plain",
+    "config_reference",
 ]
 
 #: Observation keys an agent may be given (``incoming``/``misalignments`` only in simulation).
 OBSERVATION_KEYS = ("beam", "magnets", "target", "incoming", "misalignments")
-#: Training algorithms by name; :mod:`rltutorial.training` registers their implementations.
-ALGORITHMS: set[str] = {"ppo", "td3", "sac", "recurrent_ppo"}
-
-#: The workshop's focusing task with its training defaults.
-DEFAULT_CONFIG: dict[str, Any] = {
-    # the task
-    "action_mode": "delta",
-    "magnet_init_mode": "constant",
-    "magnet_init_values": [0.0, 0.0, 0.0, 0.0, 0.0],
-    "reward_mode": "objective_improvement",
-    "objective": "focus",
-    "target_beam_mode": "constant",
-    "target_beam_values": [0.0, 0.0, 0.0, 0.0],
-    "target_mu_x_threshold": None,
-    "target_sigma_x_threshold": None,
-    "target_mu_y_threshold": None,
-    "target_sigma_y_threshold": None,
-    "threshold_hold": 5,
-    "time_reward": 0.0,
-    "abort_if_off_screen": False,
-    "incoming_mode": "random",
-    "incoming_values": None,
-    "misalignment_mode": "constant",
-    "misalignment_values": [0.0] * 8,
-    # what the agent sees and does
-    "filter_observation": ["beam", "magnets"],
-    "filter_action": [0, 1, 3],
-    "time_limit": 25,
-    "rescale_action": [-3.0, 3.0],
-    "frame_stack": None,
-    "partial_observability": None,
-    "normalize_observation": True,
-    "normalize_reward": True,
-    # training
-    "algorithm": "ppo",
-    "run_name": None,
-    "seed": None,
-    "n_envs": 40,
-    "n_steps": 50,
-    "batch_size": 100,
-    "n_epochs": 10,
-    "total_timesteps": 200_000,
-    "gamma": 0.99,
-    "learning_rate": 3e-4,
-    "net_arch": [64, 64],
-    "policy_features": "linear",
-    "learning_rate_schedule": "constant",
-    "gae_lambda": 0.95,
-    "clip_range": 0.2,
-    "ent_coef": 0.0,
-    # off-policy algorithms (TD3, SAC): replay buffer and updates; exploration noise
-    # (action_noise) and the delayed, smoothed targets are TD3's
-    "buffer_size": 300_000,
-    "learning_starts": 10_000,
-    "tau": 0.005,
-    "train_freq": 1,
-    "gradient_steps": 1,
-    "action_noise": 0.1,
-    "policy_delay": 2,
-    "target_policy_noise": 0.2,
-    "target_noise_clip": 0.5,
-    # evaluation during training (keeps the best policy)
-    "eval_every": 20_000,
-    "eval_episodes": 50,
-    "eval_criterion": "return",
-}
-
-Check = Callable[[str, Any], None]
+#: Largest sizes a config may ask for (they bound memory and time, not physics).
+MAX_ENVS = 4096
+MAX_STEPS_PER_ROLLOUT = 100_000
+MAX_TIMESTEPS = 10**9
+MAX_BUFFER = 10**7
+#: Largest constant misalignment in m (the random ones stay within ±2 mm).
+MAX_MISALIGNMENT = 1e-2
 
 
-def _fail(key: str, value: Any, expected: str) -> None:
-    raise ValueError(f"Config key {key!r} must be {expected}, got {value!r}.")
+@dataclass(frozen=True)
+class ConfigKey:
+    """One config key: its default, its check and its meaning (with units)."""
+
+    default: Any
+    check: Check
+    doc: str
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, bool
-    )
+_TASK = task_defaults()
 
 
-def choice(registry: Callable[[], Mapping | set]) -> Check:
-    """Check that a value is one of the names ``registry()`` holds at validation time."""
-
-    def check(key: str, value: Any) -> None:
-        names = sorted(registry())
-        if value not in names:
-            close = difflib.get_close_matches(str(value), names, n=2)
-            hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
-            _fail(key, value, f"one of {', '.join(map(repr, names))}{hint}")
-
-    return check
+def _task(name: str, check: Check, doc: str) -> tuple[str, ConfigKey]:
+    """A task key whose default is the environment's own."""
+    return name, ConfigKey(_TASK[name], check, doc)
 
 
-def number(
-    low: float = -np.inf,
-    high: float = np.inf,
-    optional: bool = False,
-    integer: bool = False,
-) -> Check:
-    """Check a (possibly optional, possibly integer) number within [low, high]."""
-
-    def check(key: str, value: Any) -> None:
-        if value is None and optional:
-            return
-        kind = "an integer" if integer else "a number"
-        ok = _is_number(value) and (not integer or float(value).is_integer())
-        if not ok or not np.isfinite(value) or not low <= value <= high:
-            _fail(
-                key,
-                value,
-                f"{kind} in [{low}, {high}]" + (" or None" if optional else ""),
-            )
-
-    return check
-
-
-def vector(size: int, optional: bool = False) -> Check:
-    """Check a list of ``size`` finite numbers (or None when optional)."""
-
-    def check(key: str, value: Any) -> None:
-        if value is None and optional:
-            return
-        if not isinstance(value, (list, tuple, np.ndarray)) or len(value) != size:
-            _fail(
-                key,
-                value,
-                f"a list of {size} numbers" + (" or None" if optional else ""),
-            )
-        if not all(_is_number(v) and np.isfinite(v) for v in value):
-            _fail(key, value, f"a list of {size} finite numbers")
-
-    return check
-
-
-def subset(valid: tuple, ordered_unique: bool = True) -> Check:
-    """Check a non-empty list of distinct items taken from ``valid``."""
-
-    def check(key: str, value: Any) -> None:
-        items = list(value) if isinstance(value, (list, tuple)) else None
-        if (
-            not items
-            or any(v not in valid for v in items)
-            or len(set(items)) != len(items)
-        ):
-            _fail(key, value, f"a non-empty list of distinct items from {list(valid)}")
-
-    return check
-
-
-def flag(key: str, value: Any) -> None:
-    """Check a boolean."""
-    if not isinstance(value, (bool, np.bool_)):
-        _fail(key, value, "True or False")
-
-
-def optional_string(key: str, value: Any) -> None:
-    """Check a non-empty string or None."""
-    if value is not None and (not isinstance(value, str) or not value.strip()):
-        _fail(key, value, "a non-empty string or None")
-
-
-def bounds(key: str, value: Any) -> None:
-    """Check a [low, high] pair with low < high, or None."""
+def _target_beam(key: str, value: Any) -> None:
+    """Four numbers: positions within the screen, sizes between 0 and the screen."""
+    vector(4, optional=True)(key, value)
     if value is None:
         return
-    vector(2)(key, value)
-    if not value[0] < value[1]:
-        _fail(key, value, "[low, high] with low < high, or None")
-
-
-def layers(key: str, value: Any) -> None:
-    """Check a list of positive layer widths."""
-    if (
-        not isinstance(value, (list, tuple))
-        or not value
-        or not all(
-            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value
+    half_x, half_y = SCREEN_HALF_SIZE
+    high = np.array([half_x, half_x, half_y, half_y])
+    low = np.array([-half_x, 0.0, -half_y, 0.0])
+    beam = np.asarray(value, dtype=float)
+    if np.any(beam < low) or np.any(beam > high):
+        fail(
+            key,
+            value,
+            f"[mu_x, sigma_x, mu_y, sigma_y] on the screen: |mu_x| and sigma_x ≤ "
+            f"{half_x:.4g} m, |mu_y| and sigma_y ≤ {half_y:.4g} m, sigmas ≥ 0",
         )
-    ):
-        _fail(key, value, "a non-empty list of positive integers")
 
 
-def _unknown(what: str, unknown: list[str], valid: Collection[str]) -> ValueError:
-    """The error for unknown keys: close matches and the sorted valid keys."""
-    hints = []
-    for key in unknown:
-        close = difflib.get_close_matches(key, list(valid), 1)
-        hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    return ValueError(
-        f"Unknown {what}(s) {', '.join(hints)}. Valid keys are: {', '.join(sorted(valid))}."
-    )
+def _incoming(key: str, value: Any) -> None:
+    """Eleven numbers with a positive energy and positive sizes and spreads."""
+    vector(11, optional=True)(key, value)
+    if value is None:
+        return
+    positive = [0, 5, 6, 7, 8, 9, 10]
+    if np.any(np.asarray(value, dtype=float)[positive] <= 0):
+        names = ", ".join(INCOMING_LABELS[i] for i in positive)
+        fail(key, value, f"11 numbers ({', '.join(INCOMING_LABELS)}) with {names} > 0")
 
 
-def settings(schema: Mapping[str, Check]) -> Check:
-    """Check None or a dict whose keys come from ``schema`` (each value checked by it)."""
+_ALGORITHM_NAMES = ", ".join(repr(name) for name in ALGORITHM_REGISTRY)
 
-    def check(key: str, value: Any) -> None:
-        if value is None:
-            return
-        if not isinstance(value, Mapping):
-            _fail(key, value, f"None or a dict with keys from {sorted(schema)}")
-        unknown = sorted(str(name) for name in set(value) - set(schema))
-        if unknown:
-            raise _unknown(f"{key!r} setting", unknown, schema)
-        for name, item in value.items():
-            schema[name](f"{key}[{name!r}]", item)
+#: Every config key: default, check and meaning, in the order of a config file.
+# fmt: off
+CONFIG_KEYS: dict[str, ConfigKey] = dict(
+    [
+        # ------------------------------------------------------------- the task
+        _task("action_mode", choice(lambda: ACTION_MODES),
+              "how an action moves the magnets: 'delta' changes each by at most 10 % "
+              "of its limit per step (7.2 1/m², 0.62 mrad), 'delta_fine' likewise with "
+              "steps growing with the cube of the action, 'direct' sets them, "
+              "'direct_unidirectional_quads' sets them with Q1, Q3 ≥ 0 and Q2 ≤ 0"),
+        _task("magnet_init_mode", choice(lambda: SAMPLING_MODES),
+              "magnet settings at reset: 'constant' (magnet_init_values) or 'random'"),
+        _task("magnet_init_values", vector(5, optional=True, limits=MAGNET_LIMITS),
+              "Q1, Q2 (1/m²), CV (rad), Q3 (1/m²), CH (rad) at reset, within the limits"),
+        _task("reward_mode", choice(lambda: REWARD_MODES),
+              "the reward: 'objective_improvement', 'negative_objective', "
+              "'log_improvement', 'sum_of_pixels' or your own (register_reward)"),
+        _task("objective", choice(lambda: OBJECTIVE_WEIGHTS),
+              "'focus': sigma_x and sigma_y count; 'full': all four beam parameters"),
+        _task("target_beam_mode", choice(target_modes),
+              "target at reset: 'constant' (target_beam_values), 'random' (uniform in "
+              "the target box) or 'reachable' (the screen beam of random magnets)"),
+        _task("target_beam_values", _target_beam,
+              "target mu_x, sigma_x, mu_y, sigma_y in m; zeros are the smallest spot"),
+        _task("target_mu_x_threshold", number(0.0, 1.0, optional=True),
+              "success threshold on |mu_x − target| in m (None: not checked)"),
+        _task("target_sigma_x_threshold", number(0.0, 1.0, optional=True),
+              "success threshold on |sigma_x − target| in m (None: not checked)"),
+        _task("target_mu_y_threshold", number(0.0, 1.0, optional=True),
+              "success threshold on |mu_y − target| in m (None: not checked)"),
+        _task("target_sigma_y_threshold", number(0.0, 1.0, optional=True),
+              "success threshold on |sigma_y − target| in m (None: not checked)"),
+        _task("threshold_hold", number(1, 10_000, integer=True),
+              "steps in a row within all thresholds before the episode terminates"),
+        _task("time_reward", number(-1e6, 1e6),
+              "reward added at every step (negative: hurry up)"),
+        _task("abort_if_off_screen", flag,
+              "terminate the episode when the beam centre leaves the screen"),
+        _task("incoming_mode", choice(lambda: SAMPLING_MODES),
+              "incoming beam at reset: 'random' (new each episode) or 'constant'"),
+        _task("incoming_values", _incoming,
+              "the 11 incoming-beam numbers for 'constant': energy (eV), mu_x, mu_xp, "
+              "mu_y, mu_yp, sigma_x, sigma_xp, sigma_y, sigma_yp, sigma_s (m, rad), "
+              "sigma_p (None: a typical 107 MeV beam)"),
+        _task("misalignment_mode", choice(lambda: SAMPLING_MODES),
+              "misalignments at reset: 'constant' (misalignment_values) or 'random' "
+              "(uniform in ±2 mm)"),
+        _task("misalignment_values",
+              vector(8, optional=True, limits=np.full(8, MAX_MISALIGNMENT)),
+              "x and y offsets in m of Q1, Q2, Q3 and the screen"),
+        # ------------------------------------------- what the agent sees and does
+        ("filter_observation", ConfigKey(["beam", "magnets"], subset(OBSERVATION_KEYS),
+              "what the agent observes: beam, magnets, target (incoming, "
+              "misalignments: simulation only)")),
+        ("filter_action", ConfigKey([0, 1, 3], subset(tuple(range(len(MAGNET_LABELS)))),
+              "magnets the agent moves (0 Q1, 1 Q2, 2 CV, 3 Q3, 4 CH); the others hold")),
+        ("time_limit", ConfigKey(25, number(1, 100_000, integer=True, optional=True),
+              "steps before an episode is truncated (None: no limit)")),
+        ("rescale_action", ConfigKey([-3.0, 3.0], bounds,
+              "the agent's action interval, mapped onto the magnets' action range")),
+        ("frame_stack", ConfigKey(None, number(1, 64, integer=True, optional=True),
+              "recent observations the agent sees together (None: the current one)")),
+        ("partial_observability", ConfigKey(None, settings(PARTIAL_OBSERVABILITY_SCHEMA),
+              "None (the agent sees the true beam) or a dict of beam_noise (m), "
+              "beam_noise_relative, flicker, sensor_dropout, hide_magnets")),
+        ("normalize_observation", ConfigKey(True, flag,
+              "scale observations by their running mean and std (stored with the agent)")),
+        ("normalize_reward", ConfigKey(True, flag,
+              "scale rewards by the running std of the return (training only)")),
+        # -------------------------------------------------------------- training
+        ("algorithm", ConfigKey("ppo", choice(lambda: ALGORITHM_REGISTRY),
+              f"training algorithm: {_ALGORITHM_NAMES} (rltutorial.algorithms)")),
+        ("run_name", ConfigKey(None, optional_string,
+              "the agent's name and folder (None: a new person-like name)")),
+        ("seed", ConfigKey(None, number(0, 2**32 - 1, optional=True, integer=True),
+              "seed of network initialisation, sampling and environments (None: "
+              "different every run)")),
+        ("n_envs", ConfigKey(40, number(1, MAX_ENVS, integer=True),
+              "environments simulated side by side (one batched Cheetah call per step)")),
+        ("n_steps", ConfigKey(50, number(1, MAX_STEPS_PER_ROLLOUT, integer=True),
+              "steps per environment in one rollout (on-policy algorithms)")),
+        ("batch_size", ConfigKey(100, number(1, MAX_STEPS_PER_ROLLOUT, integer=True),
+              "transitions per minibatch, i.e. per gradient step")),
+        ("n_epochs", ConfigKey(10, number(1, 1000, integer=True),
+              "passes over each rollout (on-policy algorithms)")),
+        ("total_timesteps", ConfigKey(200_000, number(1, MAX_TIMESTEPS, integer=True),
+              "environment steps in the whole run")),
+        ("gamma", ConfigKey(0.99, number(0.0, 1.0),
+              "discount factor: how far ahead the agent looks (about 1 / (1 − gamma) "
+              "steps)")),
+        ("learning_rate", ConfigKey(3e-4, number(0.0, 1.0),
+              "step size of the Adam optimiser")),
+        ("net_arch", ConfigKey([64, 64], layers(),
+              "hidden layers of the actor and of the critic")),
+        ("policy_features", ConfigKey("linear", choice(lambda: POLICY_FEATURES),
+              "how observations enter the networks: 'linear' as they are, "
+              "'log_lengths' beam sizes on a log scale (needs raw observations)")),
+        ("learning_rate_schedule", ConfigKey("constant",
+              choice(lambda: LEARNING_RATE_SCHEDULES),
+              "'constant', or 'linear' decay to 0 at the end of training")),
+        ("gae_lambda", ConfigKey(0.95, number(0.0, 1.0),
+              "lambda of GAE: trades bias (small) against variance (close to 1) of "
+              "the advantages")),
+        ("clip_range", ConfigKey(0.2, number(0.0, 10.0),
+              "epsilon of PPO's clipped objective: how far one update may move the "
+              "policy")),
+        ("ent_coef", ConfigKey(0.0, number(0.0, 10.0),
+              "weight of an entropy bonus that keeps exploring (0: none)")),
+        # off-policy algorithms (TD3, SAC): replay buffer and updates
+        ("buffer_size", ConfigKey(300_000, number(1, MAX_BUFFER, integer=True),
+              "transitions the replay buffer holds (TD3, SAC)")),
+        ("learning_starts", ConfigKey(10_000, number(0, MAX_TIMESTEPS, integer=True),
+              "random steps before the first update (TD3, SAC)")),
+        ("tau", ConfigKey(0.005, number(0.0, 1.0),
+              "how fast the target networks follow (TD3, SAC)")),
+        ("train_freq", ConfigKey(1, number(1, 100_000, integer=True),
+              "steps per environment between updates (TD3, SAC)")),
+        ("gradient_steps", ConfigKey(1, number(1, 10_000, integer=True),
+              "gradient steps per update (TD3, SAC)")),
+        ("action_noise", ConfigKey(0.1, number(0.0, 10.0),
+              "std of TD3's Gaussian exploration noise on the [-1, 1] action")),
+        ("policy_delay", ConfigKey(2, number(1, 1000, integer=True),
+              "critic updates per actor update (TD3)")),
+        ("target_policy_noise", ConfigKey(0.2, number(0.0, 10.0),
+              "std of the smoothing noise on target actions (TD3)")),
+        ("target_noise_clip", ConfigKey(0.5, number(0.0, 10.0),
+              "clip of that smoothing noise (TD3)")),
+        # ------------------------------- evaluation during training (keeps the best)
+        ("eval_every", ConfigKey(20_000, number(1, MAX_TIMESTEPS, integer=True, optional=True),
+              "steps between evaluations of the current policy during training "
+              "(None: never)")),
+        ("eval_episodes", ConfigKey(50, number(1, 100_000, integer=True),
+              "episodes per evaluation (fixed seeds, far from the test seeds)")),
+        ("eval_criterion", ConfigKey("return", choice(lambda: EVAL_CRITERIA),
+              "how the kept policy is chosen: highest mean 'return' or lowest "
+              "'median_objective'")),
+    ]
+)
+# fmt: on
 
-    return check
-
-
-#: Settings of ``partial_observability`` (:mod:`rltutorial.observability`); each one left
-#: out is off: noise std in m (absolute) and as a fraction of the reading (relative),
-#: probabilities of a lost screen frame (flicker) and of a lost single beam value.
-PARTIAL_OBSERVABILITY_SCHEMA: dict[str, Check] = {
-    "beam_noise": number(0.0, 1e-2),
-    "beam_noise_relative": number(0.0, 1.0),
-    "flicker": number(0.0, 1.0),
-    "sensor_dropout": number(0.0, 1.0),
-    "hide_magnets": flag,
-}
-
-_MODES = lambda: SAMPLING_MODES  # noqa: E731
-
-
-def _registry(name: str) -> Mapping:
-    """A training registry, imported when a config is validated (avoids an import cycle)."""
-    from rltutorial import algorithms
-
-    return getattr(algorithms, name)
-
-
+#: The workshop's focusing task with its training defaults (a view of CONFIG_KEYS).
+DEFAULT_CONFIG: dict[str, Any] = {k: v.default for k, v in CONFIG_KEYS.items()}
 #: Validator of every config key: key -> check(key, value) raising ValueError.
-CONFIG_SCHEMA: dict[str, Check] = {
-    "action_mode": choice(lambda: ACTION_MODES),
-    "magnet_init_mode": choice(_MODES),
-    "magnet_init_values": vector(5, optional=True),
-    "reward_mode": choice(lambda: REWARD_MODES),
-    "objective": choice(lambda: OBJECTIVE_WEIGHTS),
-    "target_beam_mode": choice(lambda: [*SAMPLING_MODES, "reachable"]),
-    "target_beam_values": vector(4, optional=True),
-    **{
-        f"target_{p}_threshold": number(0.0, optional=True)
-        for p in ("mu_x", "sigma_x", "mu_y", "sigma_y")
-    },
-    "threshold_hold": number(1, integer=True),
-    "time_reward": number(),
-    "abort_if_off_screen": flag,
-    "incoming_mode": choice(_MODES),
-    "incoming_values": vector(11, optional=True),
-    "misalignment_mode": choice(_MODES),
-    "misalignment_values": vector(8, optional=True),
-    "filter_observation": subset(OBSERVATION_KEYS),
-    "filter_action": subset(tuple(range(len(MAGNET_LABELS)))),
-    "time_limit": number(1, integer=True, optional=True),
-    "rescale_action": bounds,
-    "frame_stack": number(1, integer=True, optional=True),
-    "partial_observability": settings(PARTIAL_OBSERVABILITY_SCHEMA),
-    "normalize_observation": flag,
-    "normalize_reward": flag,
-    "algorithm": choice(lambda: ALGORITHMS),
-    "run_name": optional_string,
-    "seed": number(0, 2**32 - 1, optional=True, integer=True),
-    "n_envs": number(1, integer=True),
-    "n_steps": number(1, integer=True),
-    "batch_size": number(1, integer=True),
-    "n_epochs": number(1, integer=True),
-    "total_timesteps": number(1, integer=True),
-    "gamma": number(0.0, 1.0),
-    "learning_rate": number(0.0, 1.0),
-    "net_arch": layers,
-    "policy_features": choice(lambda: _registry("POLICY_FEATURES")),
-    "learning_rate_schedule": choice(lambda: _registry("LEARNING_RATE_SCHEDULES")),
-    "gae_lambda": number(0.0, 1.0),
-    "clip_range": number(0.0, 10.0),
-    "ent_coef": number(0.0),
-    "buffer_size": number(1, integer=True),
-    "learning_starts": number(0, integer=True),
-    "tau": number(0.0, 1.0),
-    "train_freq": number(1, integer=True),
-    "gradient_steps": number(1, integer=True),
-    "action_noise": number(0.0, 10.0),
-    "policy_delay": number(1, integer=True),
-    "target_policy_noise": number(0.0, 10.0),
-    "target_noise_clip": number(0.0, 10.0),
-    "eval_every": number(1, integer=True, optional=True),
-    "eval_episodes": number(1, integer=True),
-    "eval_criterion": choice(lambda: _registry("EVAL_CRITERIA")),
-}
+CONFIG_SCHEMA: dict[str, Check] = {k: v.check for k, v in CONFIG_KEYS.items()}
+#: What every config key means, with units.
+CONFIG_DOCS: dict[str, str] = {k: v.doc for k, v in CONFIG_KEYS.items()}
+
+
+def _cross_check(config: Mapping[str, Any]) -> None:
+    """Checks that involve several keys."""
+    algorithm = ALGORITHM_REGISTRY[config["algorithm"]]
+    rollout = config["n_envs"] * config["n_steps"]
+    if algorithm.on_policy and config["batch_size"] > rollout:
+        fail(
+            "batch_size",
+            config["batch_size"],
+            f"at most one rollout, n_envs × n_steps = {rollout}",
+        )
 
 
 def validate_config(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -332,43 +290,50 @@ def validate_config(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
     Raises
     ------
     ValueError
-        For an unknown key (with close matches), a wrong type or an invalid mode.
+        For an unknown key (with close matches), a wrong type, a value out of range or
+        an invalid mode, naming the key and what is valid.
     """
     if config is not None and not isinstance(config, Mapping):
         raise ValueError(f"A config must be a dict, got {type(config).__name__}.")
-    unknown = sorted(set(config or {}) - set(CONFIG_SCHEMA))
+    unknown = sorted(set(config or {}) - set(CONFIG_KEYS), key=str)
     if unknown:
-        raise _unknown("config key", unknown, CONFIG_SCHEMA)
+        raise unknown_keys_error("config key", unknown, CONFIG_KEYS)
     result = copy.deepcopy(DEFAULT_CONFIG)
     result.update(copy.deepcopy(dict(config or {})))
-    for key, check in CONFIG_SCHEMA.items():
-        check(key, result[key])
+    for key, spec in CONFIG_KEYS.items():
+        spec.check(key, result[key])
+    _cross_check(result)
     return result
-
-
-def to_plain(value: Any) -> Any:
-    """Convert numpy scalars/arrays (recursively) to plain Python for safe YAML/JSON."""
-    if isinstance(value, Mapping):
-        return {str(k): to_plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [to_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def save_config(config: Mapping[str, Any], path: str | Path) -> Path:
     """Write a validated config as plain YAML (no Python tags) and return the path."""
-    path = Path(path)
-    path.write_text(yaml.safe_dump(to_plain(validate_config(config)), sort_keys=False))
-    return path
+    return dump_yaml(to_plain(validate_config(config)), path)
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
-    """Read a config with ``yaml.safe_load`` and validate it."""
+    """Read a config with the bounded safe YAML loader and validate it.
+
+    Raises
+    ------
+    ValueError
+        Naming the file: unreadable, not YAML, not a dict, or an invalid config.
+    """
     path = Path(path)
+    data = load_yaml(path)
     try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise ValueError(f"{path} is not valid YAML: {error}") from None
-    return validate_config(data or {})
+        return validate_config(data or {})
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+
+
+def config_reference(keys: list[str] | None = None) -> pd.DataFrame:
+    """Every config key (or ``keys``) with its default and meaning, as a table."""
+    keys = list(CONFIG_KEYS) if keys is None else keys
+    return pd.DataFrame(
+        {
+            "default": [repr(CONFIG_KEYS[k].default) for k in keys],
+            "meaning": [CONFIG_KEYS[k].doc for k in keys],
+        },
+        index=pd.Index(keys, name="key"),
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["FAST_MODE_VARIABLE", "fast_mode"]
+__all__ = ["fast_mode"]
 
 #: Environment variable that switches fast mode on.
 FAST_MODE_VARIABLE = "RLTUTORIAL_FAST"

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 
-__all__ = ["LogLengthFeatures", "LENGTH_SCALE", "LARGEST_LENGTH"]
+__all__ = ["LogLengthFeatures"]
 
 #: Lengths are measured in units of 1 µm before taking the logarithm.
 LENGTH_SCALE = 1e-6

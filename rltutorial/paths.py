@@ -31,7 +31,6 @@ import os
 from pathlib import Path
 
 __all__ = [
-    "PACKAGE_DIR",
     "REPO_DIR",
     "home_dir",
     "models_dir",

@@ -49,7 +49,7 @@ def _figure(rows: int, columns: int, width: float = 10.0, height: float = 3.2):
 
 
 def _monitor(source: Any) -> pd.DataFrame:
-    """Monitor rows from an agent, an agent name, a CSV path or a DataFrame."""
+    """Monitor rows from an agent, a CSV path or a DataFrame."""
     if isinstance(source, pd.DataFrame):
         return source
     if isinstance(source, Path) or (
@@ -59,15 +59,11 @@ def _monitor(source: Any) -> pd.DataFrame:
         if not path.is_file():
             raise FileNotFoundError(f"No monitor file at {path}.")
         return pd.read_csv(path, comment="#")
-    if isinstance(source, str):
-        from rltutorial.agents import load_agent
-
-        source = load_agent(source)
     if hasattr(source, "monitor"):
         return source.monitor()
     raise ValueError(
-        "Expected an Agent, an agent name, a monitor CSV path or a DataFrame, got "
-        f"{type(source).__name__}."
+        "Expected an Agent (load one with rltutorial.load_agent), a monitor CSV path "
+        f"or a DataFrame, got {type(source).__name__}."
     )
 
 
@@ -76,8 +72,8 @@ def plot_training_history(agent_or_monitor: Any, window: int = 100) -> Figure:
 
     Parameters
     ----------
-    agent_or_monitor : Agent, str, Path or DataFrame
-        An agent (or its name), a ``monitor.csv`` path, or its rows (columns ``r``
+    agent_or_monitor : Agent, Path or DataFrame
+        An agent, a ``monitor.csv`` path, or its rows (columns ``r``
         reward, ``l`` length in steps, ``t`` wall time in s; optionally ``episodes``,
         the number of episodes a row averages, as in an agent folder).
     window : int

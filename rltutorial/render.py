@@ -10,7 +10,10 @@ import numpy as np
 
 from rltutorial.envs.ranges import BEAM_LABELS, MAGNET_LABELS, SCREEN_HALF_SIZE
 
-__all__ = ["render_screen", "readout_colours", "WITHIN", "OUTSIDE", "UNCHECKED"]
+__all__ = [
+    "render_screen",
+    "OUTSIDE",
+]
 
 #: Readout colours: within threshold, outside threshold, no threshold set.
 WITHIN, OUTSIDE, UNCHECKED = "tab:green", "tab:red", "0.35"

@@ -1,46 +1,24 @@
-"""Wrappers around ARES-EA and :func:`make_env`, which assembles them from a config.
+"""Small wrappers around ARES-EA (each named for what it does).
 
 - :class:`FilterAction`: the agent moves only some magnets; the others are held.
-- :class:`NotVecNormalize`: applies saved observation-normalisation statistics to a plain
-  (non-vectorised) environment, e.g. to run a trained agent in a notebook.
 - :class:`RecordEpisodes`: writes every episode as an animated GIF.
-- :class:`~rltutorial.observability.PartialObservation`: noisy, flickering, incomplete
-  screen readings and hidden magnets (config key ``partial_observability``).
+
+Observation normalisation is in :mod:`rltutorial.normalization`, partial observability
+in :mod:`rltutorial.observability`, and :func:`rltutorial.make_env` assembles them all
+from a config (:mod:`rltutorial.make`).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from gymnasium.wrappers import (
-    FilterObservation,
-    FlattenObservation,
-    FrameStackObservation,
-    RescaleAction,
-    TimeLimit,
-)
 
-from rltutorial.config import validate_config
-from rltutorial.envs.ares_ea import AresEACheetah
-from rltutorial.observability import PartialObservation, as_settings
-
-__all__ = [
-    "FilterAction",
-    "NormalizationStats",
-    "NotVecNormalize",
-    "PartialObservation",
-    "RecordEpisodes",
-    "make_env",
-    "env_kwargs",
-    "observes_partially",
-]
+__all__ = ["FilterAction", "RecordEpisodes"]
 
 
 class FilterAction(gym.ActionWrapper):
@@ -84,88 +62,6 @@ class FilterAction(gym.ActionWrapper):
         full = np.full(self.env.action_space.shape, self.fill, dtype=float)
         full[self.indices] = action
         return full
-
-
-@dataclass
-class NormalizationStats:
-    """Observation-normalisation statistics, storable as plain JSON (no pickle).
-
-    ``normalized = clip((obs − mean) / sqrt(var + epsilon), −clip_obs, clip_obs)``.
-    """
-
-    mean: list[float]
-    var: list[float]
-    count: float
-    clip_obs: float = 10.0
-    epsilon: float = 1e-8
-
-    @classmethod
-    def from_vec_normalize(cls, vec_normalize: Any) -> NormalizationStats:
-        """Take the statistics of a Stable-Baselines3 ``VecNormalize`` (flat observations)."""
-        rms = vec_normalize.obs_rms
-        return cls(
-            rms.mean.tolist(),
-            rms.var.tolist(),
-            float(rms.count),
-            float(vec_normalize.clip_obs),
-            float(vec_normalize.epsilon),
-        )
-
-    def normalize(self, observation: np.ndarray) -> np.ndarray:
-        """Normalise one flat observation."""
-        scaled = (np.asarray(observation) - np.asarray(self.mean)) / np.sqrt(
-            np.asarray(self.var) + self.epsilon
-        )
-        return np.clip(scaled, -self.clip_obs, self.clip_obs).astype(np.float32)
-
-    def save(self, path: str | Path) -> Path:
-        """Write as JSON."""
-        path = Path(path)
-        path.write_text(json.dumps(asdict(self)))
-        return path
-
-    @classmethod
-    def load(cls, path: str | Path) -> NormalizationStats:
-        """Read from JSON, checking the fields."""
-        try:
-            data = json.loads(Path(path).read_text())
-            stats = cls(**data)
-        except (OSError, json.JSONDecodeError, TypeError) as error:
-            raise ValueError(
-                f"Cannot read normalisation statistics from {path}: {error}"
-            ) from None
-        if len(stats.mean) != len(stats.var):
-            raise ValueError(
-                f"{path}: mean and var differ in length ({len(stats.mean)} vs {len(stats.var)})."
-            )
-        return stats
-
-
-class NotVecNormalize(gym.ObservationWrapper):
-    """Normalise a single environment's flat observations with saved statistics.
-
-    Parameters
-    ----------
-    env : gym.Env
-        Environment with a flat ``Box`` observation space.
-    stats : NormalizationStats
-        Statistics gathered during training.
-    """
-
-    def __init__(self, env: gym.Env, stats: NormalizationStats) -> None:
-        super().__init__(env)
-        if env.observation_space.shape != (len(stats.mean),):
-            raise ValueError(
-                f"Statistics for {len(stats.mean)} observation values do not fit the "
-                f"observation space of shape {env.observation_space.shape}."
-            )
-        self.stats = stats
-        bound = np.full(env.observation_space.shape, stats.clip_obs, dtype=np.float32)
-        self.observation_space = spaces.Box(-bound, bound, dtype=np.float32)
-
-    def observation(self, observation: np.ndarray) -> np.ndarray:
-        """Normalise."""
-        return self.stats.normalize(observation)
 
 
 class RecordEpisodes(gym.Wrapper):
@@ -218,102 +114,3 @@ class RecordEpisodes(gym.Wrapper):
             self.episode += 1
             self.frames = []
         return observation, reward, terminated, truncated, info
-
-
-#: Config keys passed straight to :class:`~rltutorial.envs.AresEACheetah`.
-ENV_KEYS = (
-    "action_mode",
-    "magnet_init_mode",
-    "magnet_init_values",
-    "reward_mode",
-    "objective",
-    "target_beam_mode",
-    "target_beam_values",
-    "target_mu_x_threshold",
-    "target_sigma_x_threshold",
-    "target_mu_y_threshold",
-    "target_sigma_y_threshold",
-    "threshold_hold",
-    "time_reward",
-    "abort_if_off_screen",
-    "incoming_mode",
-    "incoming_values",
-    "misalignment_mode",
-    "misalignment_values",
-)
-
-
-def env_kwargs(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The keyword arguments of :class:`~rltutorial.envs.AresEACheetah` in a config."""
-    config = validate_config(config)
-    return {key: config[key] for key in ENV_KEYS}
-
-
-def observes_partially(config: Mapping[str, Any]) -> bool:
-    """Whether the agent of a (validated) config sees less than the true state."""
-    return as_settings(config["partial_observability"]).active
-
-
-def make_env(
-    config: Mapping[str, Any] | None = None,
-    record_video: bool | str | Path = False,
-    monitor_filename: str | Path | None = None,
-    render_mode: str | None = None,
-) -> gym.Env:
-    """Build the ARES-EA environment an agent sees, from a config.
-
-    Order: AresEACheetah → TimeLimit → FilterObservation → (PartialObservation) →
-    FlattenObservation → (FrameStackObservation → Flatten) → FilterAction →
-    RescaleAction → (RecordEpisodes) → (Monitor). The screen's imperfections thus act
-    on each reading once, before flattening and stacking. Observation/reward
-    normalisation happens in the vectorised environment during training
-    (``VecNormalize``) or with :class:`NotVecNormalize` afterwards.
-
-    Parameters
-    ----------
-    config : dict, optional
-        Validated with :func:`~rltutorial.config.validate_config`; defaults to the
-        workshop's focusing task.
-    record_video : bool or path
-        Record every episode as a GIF: ``True`` writes to the current recordings run
-        folder ``recordings/videos``; a path writes there.
-    monitor_filename : str or Path, optional
-        Log episode statistics with Stable-Baselines3's ``Monitor`` to this CSV.
-    render_mode : {"rgb_array", None}
-        Rendering of the base environment (``record_video`` implies ``"rgb_array"``).
-
-    Returns
-    -------
-    gym.Env
-    """
-    config = validate_config(config)
-    render_mode = "rgb_array" if record_video else render_mode
-    env: gym.Env = AresEACheetah(render_mode=render_mode, **env_kwargs(config))
-    if config["time_limit"] is not None:
-        env = TimeLimit(env, max_episode_steps=config["time_limit"])
-    env = FilterObservation(env, list(config["filter_observation"]))
-    if observes_partially(config):
-        env = PartialObservation(env, config["partial_observability"])
-    env = FlattenObservation(env)
-    if config["frame_stack"] is not None:
-        env = FlattenObservation(FrameStackObservation(env, config["frame_stack"]))
-    env = FilterAction(env, config["filter_action"])
-    if config["rescale_action"] is not None:
-        low, high = config["rescale_action"]
-        env = RescaleAction(env, np.float32(low), np.float32(high))
-    if record_video:
-        from rltutorial.paths import recordings_dir
-
-        folder = (
-            recordings_dir() / "videos" if record_video is True else Path(record_video)
-        )
-        env = RecordEpisodes(env, folder)
-    if monitor_filename is not None:
-        from stable_baselines3.common.monitor import Monitor
-
-        env = Monitor(
-            env,
-            str(monitor_filename),
-            info_keywords=("is_success", "mae_focus", "mae_all"),
-        )
-    return env

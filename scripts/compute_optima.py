@@ -13,9 +13,13 @@ import logging
 import time
 from pathlib import Path
 
-from rltutorial.algorithms import torch_threads
-from rltutorial.optimum import OPTIMA_FILE, compute_optima, write_optimum_table
+from rltutorial.evaluation.optimum import (
+    OPTIMA_FILE,
+    compute_optima,
+    write_optimum_table,
+)
 from rltutorial.paths import data_dir
+from rltutorial.threads import torch_threads
 
 
 def main() -> None:

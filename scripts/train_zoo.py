@@ -18,9 +18,9 @@ import logging
 from pathlib import Path
 
 from rltutorial.agents import list_agents, load_agent
+from rltutorial.agents.training import record_episodes, train, update_metrics
 from rltutorial.config import load_config
 from rltutorial.paths import REPO_DIR, models_dir
-from rltutorial.training import record_episodes, train, update_metrics
 
 CONFIGS = REPO_DIR / "configs"
 

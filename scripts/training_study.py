@@ -33,7 +33,7 @@ import yaml
 
 from rltutorial.paths import studies_dir
 from rltutorial.sweep import make_client, run_sweep
-from rltutorial.sweep.training import IF_EXISTS
+from rltutorial.sweep.studies import IF_EXISTS
 
 SHOWN = (
     "median_mae",

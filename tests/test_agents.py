@@ -7,8 +7,10 @@ import pandas as pd
 import pytest
 import torch
 
-from rltutorial import agent_io, list_agents, load_agent, save_config, validate_config
-from rltutorial.agents import AGENT_ALIASES, REFERENCE_AGENT, Agent
+from rltutorial import list_agents, load_agent, save_config, validate_config
+from rltutorial.agents import REFERENCE_AGENT, Agent
+from rltutorial.agents import storage as agent_io
+from rltutorial.agents.zoo import AGENT_ALIASES
 from rltutorial.evaluation import evaluate_agent
 from rltutorial.paths import models_dir
 

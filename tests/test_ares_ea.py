@@ -14,17 +14,61 @@ INSIDE = [0.0, 1e-6, 0.0, 1e-6]
 OUTSIDE = [0.0, 1e-3, 0.0, 1e-3]
 
 
-def test_registered_id_passes_check_env():
-    """gymnasium.make of the registered id gives an env that passes SB3's check_env."""
-    env = gym.make(rltutorial.ENV_ID)
-    check_env(env.unwrapped)
-    assert set(env.observation_space.spaces) == {
-        "beam",
-        "magnets",
-        "target",
-        "incoming",
-        "misalignments",
-    }
+def _episode(env, seed: int = 3, steps: int = 30) -> list:
+    """Observations, rewards and end flags of a seeded episode with fixed actions."""
+    actions = np.random.default_rng(1).uniform(-1, 1, (steps, *env.action_space.shape))
+    record = [env.reset(seed=seed)[0]]
+    for action in actions:
+        observation, reward, terminated, truncated, _ = env.step(action)
+        record.append((observation, reward, terminated, truncated))
+        if terminated or truncated:
+            break
+    return record
+
+
+def test_registered_id_is_the_workshop_task():
+    """gymnasium.make(ENV_ID) is make_env(DEFAULT_CONFIG): same spaces, the same
+    seeded episode step for step, and its time limit of 25 steps."""
+    made = gym.make(rltutorial.ENV_ID)
+    ours = rltutorial.make_env(rltutorial.DEFAULT_CONFIG)
+    check_env(made.unwrapped)
+    assert made.observation_space == ours.observation_space
+    assert made.action_space == ours.action_space
+    assert made.observation_space.shape == (9,)  # beam (4) and magnets (5) only
+    left, right = _episode(made), _episode(ours)
+    assert len(left) == len(right) == 26 and left[-1][3]  # truncated at step 25
+    for a, b in zip(left, right, strict=True):
+        np.testing.assert_equal(a, b)
+
+
+def test_bare_id_and_class_defaults_are_the_workshop_task():
+    """The bare id, AresEACheetah() and the config's task keys agree: class defaults
+    are DEFAULT_CONFIG's, and the bare env replays make_env's episode underneath."""
+    from rltutorial.envs.ares_ea import task_defaults
+    from rltutorial.envs.task import TaskRules
+    from rltutorial.make import env_kwargs
+
+    defaults = task_defaults()
+    assert env_kwargs(rltutorial.DEFAULT_CONFIG) == defaults
+    assert {k: rltutorial.DEFAULT_CONFIG[k] for k in defaults} == defaults
+    rules = TaskRules()
+    for key in ("reward_mode", "objective", "threshold_hold", "time_reward"):
+        assert getattr(rules, key) == defaults[key]
+    assert np.isnan(rules.thresholds).all()
+    bare = gym.make(rltutorial.envs.BARE_ENV_ID).unwrapped
+    assert isinstance(bare, AresEACheetah)
+    for env in (bare, AresEACheetah()):
+        assert env.rules.objective == "focus" and not env.target.any()
+        assert env.backend.misalignment_sampler.mode == "constant"
+        observation, _ = env.reset(seed=3)
+        wrapped = rltutorial.make_env(rltutorial.DEFAULT_CONFIG)
+        wrapped.reset(seed=3)
+        np.testing.assert_array_equal(
+            observation["beam"], wrapped.unwrapped._observation()["beam"]
+        )
+        np.testing.assert_array_equal(
+            env.backend.get_incoming(), wrapped.unwrapped.backend.get_incoming()
+        )
 
 
 def test_same_seed_same_episode_different_seed_differs():

@@ -5,7 +5,7 @@ import pytest
 from stable_baselines3.common.vec_env import VecNormalize
 
 from rltutorial.envs.screen import fraction_on_screen, screen_image
-from rltutorial.vec_env import make_vec_env
+from rltutorial.make import make_vec_env
 
 CONFIGS = {
     "workshop": {},
@@ -68,9 +68,9 @@ def test_batched_equals_per_env(name):
         np.testing.assert_array_equal(db, dc)
         for info_b, info_c in zip(ib, ic, strict=True):
             for key in INFO_KEYS:
-                assert info_b[key] == pytest.approx(info_c[key], rel=1e-6, abs=1e-12), (
-                    key
-                )
+                assert info_b[key] == pytest.approx(
+                    info_c[key], rel=1e-6, abs=1e-12
+                ), key
             if "terminal_observation" in info_c:
                 finished += 1
                 np.testing.assert_allclose(

@@ -59,7 +59,7 @@ def test_bad_config_and_missing_file_exit_2(zoo, capsys):
         with pytest.raises(SystemExit) as exit_info:
             main(argv)
         assert exit_info.value.code == 2
-    assert "did you mean 'sum_of_pixels'" in capsys.readouterr().err
+    assert "Did you mean 'sum_of_pixels'" in capsys.readouterr().err
 
 
 def test_module_entry_point_has_no_traceback(zoo):

@@ -36,7 +36,7 @@ def test_caller_config_is_not_modified():
         ({"magnet_init_values": [0, 0]}, "5 numbers"),
         ({"rescale_action": [3, -3]}, "low < high"),
         ({"time_reward": float("nan")}, "'time_reward'"),
-        ({"net_arch": []}, "positive integers"),
+        ({"net_arch": []}, r"integers in \[1, 4096\]"),
     ],
 )
 def test_bad_configs_raise_with_names(config, match):

@@ -8,9 +8,10 @@ from rltutorial import DEFAULT_CONFIG
 from rltutorial.agents import Agent
 from rltutorial.envs import simulate_screen_beam
 from rltutorial.envs.ranges import INCOMING_HIGH, INCOMING_LOW, MAGNET_LIMITS
-from rltutorial.evaluation import evaluate_agent, rollout, step_frame
-from rltutorial.metrics import describe_behaviour, summarize
-from rltutorial.optimum import (
+from rltutorial.evaluation import evaluate_agent, rollout
+from rltutorial.evaluation.episodes import step_frame
+from rltutorial.evaluation.metrics import describe_behaviour, summarize
+from rltutorial.evaluation.optimum import (
     find_optimum,
     focus_sigmas,
     has_optimum_table,

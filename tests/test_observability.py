@@ -7,17 +7,17 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 from rltutorial import load_agent, make_env, make_vec_env, train, validate_config
-from rltutorial.config import PARTIAL_OBSERVABILITY_SCHEMA
 from rltutorial.envs import AresEACheetah
 from rltutorial.evaluation import rollout
 from rltutorial.observability import (
+    PARTIAL_OBSERVABILITY_SCHEMA,
     BeamReader,
     ObservationSettings,
-    observation_rng,
+    PartialObservation,
+    observes_partially,
     read_beam,
 )
-from rltutorial.vec_env import VecPartialObservation
-from rltutorial.wrappers import PartialObservation, observes_partially
+from rltutorial.observability.reading import observation_rng
 
 BEAM = np.array([1e-3, 4e-4, -5e-4, 2e-4])  # mu_x, sigma_x, mu_y, sigma_y in m
 EVERYTHING = {
@@ -334,7 +334,7 @@ def test_old_configs_are_fully_observed():
         assert not observes_partially(config)
         env = make_env(config)
         assert "beam_missing" not in env.reset(seed=0)[1]
-        assert not isinstance(make_vec_env(config, 2), VecPartialObservation)
+        assert type(make_vec_env(config, 2).venv).__name__ == "BatchedAresEA"
 
 
 def test_schema_names_every_setting():

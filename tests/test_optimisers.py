@@ -6,17 +6,17 @@ import pytest
 
 from rltutorial import DEFAULT_CONFIG, load_agent, make_env
 from rltutorial.evaluation import rollout
+from rltutorial.evaluation.optimum import optimum_table
 from rltutorial.optimisers import (
     COMPARISON_COLUMNS,
     OPTIMISERS,
     BudgetExhausted,
     TuningProblem,
     compare_methods,
-    initial_simplex,
     register_optimiser,
     tune,
 )
-from rltutorial.optimum import optimum_table
+from rltutorial.optimisers.search import initial_simplex
 
 UM = 1e-6
 BEAM = ["mu_x", "sigma_x", "mu_y", "sigma_y"]

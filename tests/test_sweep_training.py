@@ -1,4 +1,4 @@
-"""Tests for rltutorial.sweep.training: training studies, serially and on Dask."""
+"""Tests for rltutorial.sweep.studies: training studies, serially and on Dask."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from rltutorial.sweep import (
     make_client,
     run_sweep,
     study_config,
-    study_folders,
     train_point,
 )
 
@@ -100,16 +99,17 @@ def test_study_config_errors():
         study_config([1, 2], {})
 
 
-def test_study_folders_sets_and_restores_environment(tmp_path, monkeypatch):
-    """Inside the block paths point into the study folder; after it, as before."""
+def test_study_leaves_the_environment_alone(tmp_path, monkeypatch):
+    """A study point writes into its folder through train's root argument: the
+    process's RLTUTORIAL_* variables are neither read for it nor changed."""
     monkeypatch.setenv("RLTUTORIAL_MODELS", str(tmp_path / "elsewhere"))
     monkeypatch.delenv("RLTUTORIAL_RUNS", raising=False)
-    with pytest.raises(RuntimeError), study_folders(tmp_path / "study") as paths:
-        assert paths["RLTUTORIAL_MODELS"] == tmp_path / "study" / "models"
-        assert os.environ["RLTUTORIAL_RUNS"] == str(tmp_path / "study" / "runs")
-        raise RuntimeError("training crashed")
+    row = train_point(TINY, folder=tmp_path / "study", evaluation_episodes=0)
+    assert row["agent_folder"] == str(tmp_path / "study" / "models" / row["agent"])
+    assert (tmp_path / "study" / "runs" / row["agent"]).is_dir()
     assert os.environ["RLTUTORIAL_MODELS"] == str(tmp_path / "elsewhere")
     assert "RLTUTORIAL_RUNS" not in os.environ
+    assert not (tmp_path / "elsewhere").exists()
 
 
 def test_prepare_rejects_bad_study_arguments(tmp_path):
@@ -226,7 +226,7 @@ def test_study_on_local_cluster(tmp_path):
     ]
     client = make_client(n_workers=2, dashboard_address=":0")
     try:
-        client.run(importlib.import_module, "rltutorial.sweep.training")  # warm up
+        client.run(importlib.import_module, "rltutorial.sweep.studies")  # warm up
         frame = run_sweep(
             "training",
             points,

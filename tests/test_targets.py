@@ -7,10 +7,10 @@ from scripted_backend import ScriptedBackend
 from rltutorial import make_env
 from rltutorial.config import DEFAULT_CONFIG
 from rltutorial.envs import AresEA, AresEACheetah
-from rltutorial.envs.batched import BatchedAresEA
 from rltutorial.envs.cheetah import simulate_screen_beam
 from rltutorial.envs.ranges import SCREEN_HALF_SIZE, TARGET_HIGH
 from rltutorial.envs.targets import pick_reachable
+from rltutorial.make import make_batched_env
 
 FULL_TASK = {
     **DEFAULT_CONFIG,
@@ -67,7 +67,7 @@ def test_pick_reachable_prefers_the_first_fit_then_the_closest_miss():
 
 def test_most_reachable_targets_lie_well_inside_the_screen():
     """Over 100 seeds nearly every target (±1 sigma) is on the screen and in the box."""
-    venv = BatchedAresEA(FULL_TASK, 100, seed=0)
+    venv = make_batched_env(FULL_TASK, 100, seed=0)
     venv.reset()
     fits = [_fits(target) for target in venv.targets]
     assert np.mean(fits) >= 0.95
@@ -78,7 +78,7 @@ def test_batched_and_single_envs_draw_the_same_reachable_targets():
     """Seeded per-env resets and a batched reset give identical targets and beams."""
     env = make_env(FULL_TASK)
     targets = np.array([env.reset(seed=s)[1]["target"] for s in range(6)])
-    venv = BatchedAresEA(FULL_TASK, 6, seed=0)
+    venv = make_batched_env(FULL_TASK, 6, seed=0)
     venv.reset()
     np.testing.assert_allclose(venv.targets, targets, rtol=1e-12)
     assert len(np.unique(targets[:, 1])) == 6  # a different target each episode

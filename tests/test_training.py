@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 
 from rltutorial import load_agent, train, validate_config
+from rltutorial.agents.training import TrainingInterrupted
 from rltutorial.algorithms import ALGORITHM_REGISTRY, register_algorithm
-from rltutorial.config import ALGORITHMS
-from rltutorial.training import TrainingInterrupted
 
 TINY = {
     "n_envs": 4,
@@ -164,7 +163,6 @@ def test_keyboard_interrupt_keeps_a_usable_agent(folders, monkeypatch):
 
 def test_register_algorithm_extends_the_config_choices(monkeypatch):
     """A registered algorithm becomes a valid config value."""
-    monkeypatch.setattr("rltutorial.config.ALGORITHMS", ALGORITHMS)
     monkeypatch.delitem(ALGORITHM_REGISTRY, "ppo-copy", raising=False)
     try:
         register_algorithm("ppo-copy", ALGORITHM_REGISTRY["ppo"])
@@ -173,4 +171,5 @@ def test_register_algorithm_extends_the_config_choices(monkeypatch):
             register_algorithm("ppo-copy", ALGORITHM_REGISTRY["ppo"])
     finally:
         ALGORITHM_REGISTRY.pop("ppo-copy", None)
-        ALGORITHMS.discard("ppo-copy")
+    with pytest.raises(ValueError, match="'ppo-copy'"):
+        validate_config({"algorithm": "ppo-copy"})

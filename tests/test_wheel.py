@@ -22,13 +22,12 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 #: Runs inside the wheel's environment; prints one JSON object.
-PROBE = textwrap.dedent(
-    """
+PROBE = textwrap.dedent("""
     import json, sys, sysconfig
     from pathlib import Path
     import rltutorial
     from rltutorial import paths
-    from rltutorial.agents import agent_folder
+    from rltutorial.agents.zoo import agent_folder
 
     names = rltutorial.list_agents()
     loaded = {name: rltutorial.load_agent(name).name for name in names}
@@ -56,15 +55,22 @@ PROBE = textwrap.dedent(
         "runs": str(paths.runs_dir()),
         "listed_after": rltutorial.list_agents(),
     }))
-    """
-)
+    """)
 
 
 def _tracked_copy(destination: Path) -> Path:
     """Copy the files git tracks (what a clean clone holds) to ``destination``."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True, timeout=60
-    ).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, listed):
         source = REPO / name
         if source.is_file():
@@ -102,7 +108,11 @@ def wheel_env(tmp_path_factory) -> dict:
     elsewhere = root / "elsewhere"
     elsewhere.mkdir()
     home = root / "home"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RLTUTORIAL_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("RLTUTORIAL_") and k != "PYTHONPATH"
+    }
     env.update(HOME=str(home), XDG_DATA_HOME=str(home / ".local" / "share"))
     env.update(MPLBACKEND="Agg", PYTHONNOUSERSITE="1")
     done = subprocess.run(

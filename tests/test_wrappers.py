@@ -6,7 +6,8 @@ from stable_baselines3.common.env_checker import check_env
 
 from rltutorial import DEFAULT_CONFIG, make_env
 from rltutorial.envs import AresEACheetah
-from rltutorial.wrappers import FilterAction, NormalizationStats, NotVecNormalize
+from rltutorial.normalization import NormalizationStats, NotVecNormalize
+from rltutorial.wrappers import FilterAction
 
 
 def test_make_env_default_passes_check_env():

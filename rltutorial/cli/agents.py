@@ -18,13 +18,14 @@ __all__ = ["add_agent_parsers", "evaluate_command", "list_command", "train_comma
 
 def list_command(args: argparse.Namespace) -> tuple[str, int]:
     """List the agents of the zoo and the aliases; exit code 0."""
-    from rltutorial.agents import AGENT_ALIASES, list_agents
-    from rltutorial.paths import models_dir
+    from rltutorial.agents.zoo import AGENT_ALIASES, list_agents
+    from rltutorial.paths import zoo_dirs
 
     agents = list_agents()
+    folders = " and ".join(str(folder) for folder in zoo_dirs())
     if not agents:
-        return f"No agents in {models_dir()}.", 0
-    lines = [f"Agents in {models_dir()}:"] + [f"  {name}" for name in agents]
+        return f"No agents in {folders}.", 0
+    lines = [f"Agents in {folders}:"] + [f"  {name}" for name in agents]
     lines += [
         f"Alias: {alias!r} -> {name}" for alias, name in sorted(AGENT_ALIASES.items())
     ]
@@ -34,7 +35,7 @@ def list_command(args: argparse.Namespace) -> tuple[str, int]:
 def train_command(args: argparse.Namespace) -> tuple[str, int]:
     """Train an agent from a YAML config; say where it was saved; exit code 0."""
     from rltutorial.config import load_config
-    from rltutorial.training import train
+    from rltutorial.agents.training import train
 
     if not args.config.is_file():
         raise FileNotFoundError(f"No config file at {args.config}.")

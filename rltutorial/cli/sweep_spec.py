@@ -2,7 +2,7 @@
 
 ``--grid NAME=START:STOP:NUM`` is ``numpy.linspace(START, STOP, NUM)`` and
 ``--grid NAME=V1,V2,...`` lists values; ``--set NAME=VALUE`` fixes a value for every
-point. A YAML sweep file holds the same (read with ``yaml.safe_load``)::
+point. A YAML sweep file holds the same (read with :func:`rltutorial.safe_yaml.load_yaml`)::
 
     backend: tracewin
     grid:
@@ -212,17 +212,15 @@ def read_sweep_file(path: Path) -> SweepSpec:
     ValueError
         If the file cannot be read, is not YAML, or holds unknown keys or bad values.
     """
-    import yaml
+    from rltutorial.safe_yaml import load_yaml
 
     try:
-        data = yaml.safe_load(path.read_text())
+        data = load_yaml(path)
     except OSError as error:
         reason = error.strerror or error
         raise ValueError(f"cannot read sweep file {path}: {reason}") from None
-    except UnicodeDecodeError as error:
-        raise ValueError(f"sweep file {path} is not text: {error}") from None
-    except yaml.YAMLError as error:
-        raise ValueError(f"sweep file {path} is not valid YAML: {error}") from None
+    except ValueError as error:
+        raise ValueError(f"sweep file {error}") from None
     data = {} if data is None else data
     keys = ("backend", "grid", "fixed", "timeout", "retries")
     if not isinstance(data, Mapping):

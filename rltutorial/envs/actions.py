@@ -16,9 +16,7 @@ from rltutorial.envs.ranges import CORRECTOR_ANGLE_LIMIT, MAGNET_LIMITS, QUAD_K1
 from rltutorial.registry import lookup
 
 __all__ = [
-    "ActionMode",
     "ACTION_MODES",
-    "DELTA_FRACTION",
     "get_action_mode",
     "apply_action",
 ]

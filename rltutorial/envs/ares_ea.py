@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import inspect
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import gymnasium as gym
@@ -19,7 +20,7 @@ from rltutorial.envs.targets import REACHABLE, draw_candidates, pick_reachable
 from rltutorial.envs.task import TaskRules, error_info
 from rltutorial.rewards import objective
 
-__all__ = ["AresEA", "AresEACheetah", "TASK_OPTION_KEYS"]
+__all__ = ["AresEA", "AresEACheetah", "task_defaults"]
 
 #: Reset options understood by the task itself (backends add their own).
 TASK_OPTION_KEYS = ("magnets", "target_beam")
@@ -86,6 +87,11 @@ class AresEA(gym.Env):
     :func:`rltutorial.make_env` does).
 
     ## Arguments
+    The defaults are the workshop's focusing task (``rltutorial.DEFAULT_CONFIG`` reads
+    them from here): ``delta`` actions from magnets at zero, the ``objective_improvement``
+    reward on the two beam sizes (``objective="focus"``), the smallest spot as constant
+    target, no thresholds (episodes end by the time limit of :func:`rltutorial.make_env`).
+
     ``backend``, ``action_mode``, ``magnet_init_mode``/``magnet_init_values``,
     ``reward_mode``, ``objective``, ``target_beam_mode``/``target_beam_values``, the four
     ``target_*_threshold`` (m or None), ``threshold_hold``, ``time_reward``,
@@ -105,16 +111,16 @@ class AresEA(gym.Env):
             "direct", "direct_unidirectional_quads", "delta", "delta_fine"
         ] = "delta",
         magnet_init_mode: Literal["constant", "random"] = "constant",
-        magnet_init_values: np.ndarray | None = None,
+        magnet_init_values: Sequence[float] | None = (0.0, 0.0, 0.0, 0.0, 0.0),
         reward_mode: str = "objective_improvement",
-        objective: Literal["focus", "full"] = "full",
-        target_beam_mode: Literal["constant", "random", "reachable"] = "random",
-        target_beam_values: np.ndarray | None = None,
-        target_mu_x_threshold: float | None = 3.3198e-6,
-        target_sigma_x_threshold: float | None = 3.3198e-6,
-        target_mu_y_threshold: float | None = 2.4469e-6,
-        target_sigma_y_threshold: float | None = 2.4469e-6,
-        threshold_hold: int = 1,
+        objective: Literal["focus", "full"] = "focus",
+        target_beam_mode: Literal["constant", "random", "reachable"] = "constant",
+        target_beam_values: Sequence[float] | None = (0.0, 0.0, 0.0, 0.0),
+        target_mu_x_threshold: float | None = None,
+        target_sigma_x_threshold: float | None = None,
+        target_mu_y_threshold: float | None = None,
+        target_sigma_y_threshold: float | None = None,
+        threshold_hold: int = 5,
         time_reward: float = 0.0,
         abort_if_off_screen: bool = False,
         render_mode: Literal["rgb_array"] | None = None,
@@ -331,19 +337,43 @@ class AresEACheetah(AresEA):
 
     Takes every :class:`AresEA` keyword plus ``incoming_mode`` ("random" or "constant"),
     ``incoming_values`` (11 numbers), ``misalignment_mode`` ("random" or "constant") and
-    ``misalignment_values`` (8 numbers, m). Reset options ``incoming`` and
-    ``misalignments`` fix them for one episode.
+    ``misalignment_values`` (8 numbers, m; default none, as in the workshop). Reset
+    options ``incoming`` and ``misalignments`` fix them for one episode.
     """
 
     def __init__(
         self,
         incoming_mode: Literal["random", "constant"] = "random",
-        incoming_values: np.ndarray | None = None,
-        misalignment_mode: Literal["random", "constant"] = "random",
-        misalignment_values: np.ndarray | None = None,
+        incoming_values: Sequence[float] | None = None,
+        misalignment_mode: Literal["random", "constant"] = "constant",
+        misalignment_values: Sequence[float] | None = (0.0,) * 8,
         **kwargs: Any,
     ) -> None:
         backend = CheetahBackend(
             incoming_mode, incoming_values, misalignment_mode, misalignment_values
         )
         super().__init__(backend=backend, **kwargs)
+
+
+#: Arguments of the environment classes that are not part of the task.
+_NOT_TASK = {"self", "backend", "render_mode", "screen_binning", "kwargs"}
+
+
+def task_defaults() -> dict[str, Any]:
+    """The task's settings and their defaults, as :class:`AresEACheetah` takes them.
+
+    Returns
+    -------
+    dict
+        Keyword -> default (tuples as lists), from the signatures of
+        :class:`AresEACheetah` and :class:`AresEA`: the workshop's focusing task.
+    """
+    parameters = {
+        **inspect.signature(AresEA.__init__).parameters,
+        **inspect.signature(AresEACheetah.__init__).parameters,
+    }
+    return {
+        name: list(p.default) if isinstance(p.default, tuple) else p.default
+        for name, p in parameters.items()
+        if name not in _NOT_TASK
+    }

@@ -1,12 +1,12 @@
 """Many ARES-EA episodes in one Cheetah call per step, as a Stable-Baselines3 ``VecEnv``.
 
 :class:`BatchedAresEA` behaves like a ``DummyVecEnv`` of :func:`rltutorial.make_env`
-copies — same spaces, rewards, termination, time limit, action filtering and rescaling,
-frame stacking, auto-reset with ``terminal_observation``, per-env seeding — but tracks
-all N beams with a single vectorised :func:`~rltutorial.envs.cheetah.simulate_screen_beam`
+copies — same spaces, rewards, termination, time limit, action filtering and
+rescaling, frame stacking, auto-reset with ``terminal_observation``, per-env seeding,
+infos — but tracks all N beams with a single vectorised :func:`~rltutorial.envs.cheetah.simulate_screen_beam`
 call, and computes the screen's pixel sum from the beam moments instead of an image.
 The task rules are the very same :class:`~rltutorial.envs.task.TaskRules` object the
-single environment uses.
+single environment uses. :func:`rltutorial.make_vec_env` builds it from a config.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from gymnasium import spaces
 from gymnasium.utils.seeding import np_random
 from gymnasium.wrappers.utils import rescale_box
 from stable_baselines3.common.vec_env.base_vec_env import (
@@ -23,9 +24,9 @@ from stable_baselines3.common.vec_env.base_vec_env import (
     VecEnvStepReturn,
 )
 
-from rltutorial.config import validate_config
 from rltutorial.envs.ares_ea import AresEACheetah
 from rltutorial.envs.cheetah import simulate_screen_beam
+from rltutorial.envs.ranges import BEAM_LABELS, SIGMA_INDICES
 from rltutorial.envs.screen import fraction_on_screen
 from rltutorial.envs.targets import (
     REACHABLE_CANDIDATES,
@@ -37,55 +38,67 @@ from rltutorial.rewards import objective
 
 __all__ = ["BatchedAresEA"]
 
-_INFO_ERRORS = ("err_mu_x", "err_sigma_x", "err_mu_y", "err_sigma_y")
-
 
 class BatchedAresEA(VecEnv):
-    """N ARES-EA environments of one config, simulated together.
+    """N ARES-EA environments of one task, simulated together.
 
     Parameters
     ----------
-    config : dict
-        A config as for :func:`rltutorial.make_env` (validated here).
     n_envs : int
         Number of environments.
     seed : int, optional
         Environment i is reset with ``seed + i`` on the first reset (as ``DummyVecEnv``).
+    filter_observation : sequence of str
+        Observation keys the agent sees (flattened in gymnasium's order).
+    filter_action : sequence of int
+        Magnets the agent moves (indices into Q1, Q2, CV, Q3, CH); the others hold.
+    rescale_action : (float, float) or None
+        Bounds of the agent's action space, or None for the magnets' own units.
+    frame_stack : int or None
+        Frames per observation (oldest first), or None for one.
+    time_limit : int or None
+        Steps after which an episode is truncated, or None for no limit.
+    **task
+        Keyword arguments of :class:`~rltutorial.envs.AresEACheetah` (the task).
 
     Notes
     -----
-    ``render()`` draws the environment ``render_index`` (default 0).
+    Each step's info holds what the single environment reports, including the true
+    ``beam``, ``magnets`` and ``target``. ``render()`` draws the environment
+    ``render_index`` (default 0).
     """
 
     def __init__(
-        self, config: Mapping[str, Any] | None, n_envs: int, seed: int | None = None
+        self,
+        n_envs: int,
+        seed: int | None = None,
+        *,
+        filter_observation: Sequence[str],
+        filter_action: Sequence[int],
+        rescale_action: Sequence[float] | None,
+        frame_stack: int | None,
+        time_limit: int | None,
+        **task: Any,
     ) -> None:
-        from rltutorial.wrappers import make_env
-
         if (
             isinstance(n_envs, bool)
             or not isinstance(n_envs, (int, np.integer))
             or n_envs < 1
         ):
             raise ValueError(f"n_envs must be a positive integer, got {n_envs!r}.")
-        self.config = validate_config(config)
-        if self.config["partial_observability"] is not None:
-            raise ValueError(
-                "BatchedAresEA simulates the fully observed task; for "
-                "partial_observability use rltutorial.vec_env.make_batched_env (or "
-                "make_vec_env), which adds the noisy readings on top."
-            )
-        template = make_env(self.config)
-        self.task = AresEACheetah(**_env_kwargs(self.config), render_mode="rgb_array")
+        self.task = AresEACheetah(**task, render_mode="rgb_array")
+        self._keys = list(_filtered_space(self.task, filter_observation).spaces)
+        self._filter = np.asarray(filter_action)
+        self._stack = frame_stack or 1
+        self._limit = time_limit or np.iinfo(np.int64).max
+        filtered_actions = _filtered_actions(self.task, self._filter)
+        self._rescale = _action_transform(filtered_actions, rescale_action)
         self.num_envs = int(n_envs)  # needed by get_attr during VecEnv.__init__
-        super().__init__(int(n_envs), template.observation_space, template.action_space)
-        self._keys = list(_filtered_keys(self.task, self.config["filter_observation"]))
-        self._filter = np.asarray(self.config["filter_action"])
-        self._rescale = _action_transform(
-            self.task, self._filter, self.config["rescale_action"]
+        super().__init__(
+            int(n_envs),
+            _stacked_space(_filtered_space(self.task, filter_observation), self._stack),
+            _rescaled_space(filtered_actions, rescale_action),
         )
-        self._stack = self.config["frame_stack"] or 1
-        self._limit = self.config["time_limit"] or np.iinfo(np.int64).max
         self._rngs = [np_random(None)[0] for _ in range(n_envs)]
         self._seeds: list[int | None] = [
             None if seed is None else seed + i for i in range(n_envs)
@@ -214,22 +227,25 @@ class BatchedAresEA(VecEnv):
         errors = beam_errors(self.beams, self.targets)
         objectives = objective(self.beams, self.targets, self.task.rules.weights)
         columns = {
-            **{name: errors[:, i].tolist() for i, name in enumerate(_INFO_ERRORS)},
-            "mae_focus": errors[:, [1, 3]].mean(axis=1).tolist(),
-            "mae_all": errors.mean(axis=1).tolist(),
-            "is_success": judgement.in_threshold.tolist(),
-            "steps_in_threshold": self.steps_in_threshold.tolist(),
-            "time_step": self.time_steps.tolist(),
-            "on_screen": judgement.on_screen.tolist(),
-            "pixel_sum": pixel_sum.tolist(),
-            "objective": objectives.tolist(),
-            "action_clipped": clipped.tolist(),
+            **{f"err_{name}": errors[:, i] for i, name in enumerate(BEAM_LABELS)},
+            "mae_focus": errors[:, SIGMA_INDICES].mean(axis=1),
+            "mae_all": errors.mean(axis=1),
+            "is_success": judgement.in_threshold,
+            "steps_in_threshold": self.steps_in_threshold,
+            "time_step": self.time_steps,
+            "on_screen": judgement.on_screen,
+            "pixel_sum": pixel_sum,
+            "objective": objectives,
+            "action_clipped": clipped,
         }
-        names = list(columns)
-        return [
-            dict(zip(names, row, strict=True))
-            for row in zip(*columns.values(), strict=True)
-        ]
+        rows = [dict(zip(columns, row, strict=True)) for row in _rows(columns)]
+        for index, info in enumerate(rows):
+            info.update(
+                beam=self.beams[index].copy(),
+                magnets=self.magnets[index].copy(),
+                target=self.targets[index].copy(),
+            )
+        return rows
 
     # ------------------------------------------------------------- rendering
     def render(self, mode: str | None = None) -> np.ndarray:
@@ -278,26 +294,42 @@ class BatchedAresEA(VecEnv):
         return [False for _ in self._get_indices(indices)]
 
 
-def _env_kwargs(config: Mapping[str, Any]) -> dict[str, Any]:
-    from rltutorial.wrappers import env_kwargs
-
-    return env_kwargs(config)
-
-
-def _filtered_keys(task: AresEACheetah, keys: Sequence[str]) -> list[str]:
-    from gymnasium import spaces
-
-    return list(spaces.Dict({key: task.observation_space[key] for key in keys}).spaces)
+def _rows(columns: Mapping[str, np.ndarray]) -> zip:
+    """Rows of plain Python values (bool, int, float) from columns of equal length."""
+    return zip(
+        *(np.asarray(column).tolist() for column in columns.values()), strict=True
+    )
 
 
-def _action_transform(
-    task: AresEACheetah, indices: np.ndarray, bounds: Sequence[float] | None
-):
-    from gymnasium import spaces
+def _filtered_space(task: AresEACheetah, keys: Sequence[str]) -> spaces.Dict:
+    """The task's observation space restricted to ``keys`` (gymnasium's key order)."""
+    return spaces.Dict({key: task.observation_space[key] for key in keys})
 
+
+def _stacked_space(frame: spaces.Dict, stack: int) -> spaces.Box:
+    """Flat space of ``stack`` flattened frames, as FrameStack + Flatten give it."""
+    flat = spaces.flatten_space(frame)
+    return spaces.Box(
+        np.tile(flat.low, stack), np.tile(flat.high, stack), dtype=flat.dtype
+    )
+
+
+def _filtered_actions(task: AresEACheetah, indices: np.ndarray) -> spaces.Box:
     space = task.action_space
-    filtered = spaces.Box(space.low[indices], space.high[indices], dtype=space.dtype)
+    return spaces.Box(space.low[indices], space.high[indices], dtype=space.dtype)
+
+
+def _rescaled_space(space: spaces.Box, bounds: Sequence[float] | None) -> spaces.Box:
+    """The agent's action space: ``space`` or the box ``bounds`` of its shape."""
+    if bounds is None:
+        return space
+    low, high = (np.full(space.shape, np.float32(b)) for b in bounds)
+    return spaces.Box(low, high, dtype=space.dtype)
+
+
+def _action_transform(space: spaces.Box, bounds: Sequence[float] | None):
+    """Map actions in the agent's (rescaled) space back to ``space``."""
     if bounds is None:
         return lambda action: action
-    _, _, backward = rescale_box(filtered, np.float32(bounds[0]), np.float32(bounds[1]))
+    _, _, backward = rescale_box(space, np.float32(bounds[0]), np.float32(bounds[1]))
     return backward

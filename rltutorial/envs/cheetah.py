@@ -19,6 +19,7 @@ from rltutorial.envs.ranges import (
     DEFAULT_INCOMING,
     INCOMING_HIGH,
     INCOMING_LOW,
+    LATTICE,
     MISALIGNMENT_LIMIT,
     SCREEN_BINNING,
     SCREEN_PIXEL_SIZE,
@@ -27,24 +28,10 @@ from rltutorial.envs.ranges import (
 from rltutorial.envs.sampling import Sampler, as_vector
 from rltutorial.threads import torch_threads
 
-__all__ = ["LATTICE", "build_segment", "simulate_screen_beam", "CheetahBackend"]
-
-#: The ARES-EA beamline: (element type, name, length in m) from AREASOLA1 to AREABSCR1.
-LATTICE: tuple[tuple[str, str, float], ...] = (
-    ("Marker", "AREASOLA1", 0.0),
-    ("Drift", "AREADRIFT1", 0.17504),
-    ("Quadrupole", "AREAMQZM1", 0.122),
-    ("Drift", "AREADRIFT2", 0.428),
-    ("Quadrupole", "AREAMQZM2", 0.122),
-    ("Drift", "AREADRIFT3", 0.204),
-    ("VerticalCorrector", "AREAMCVM1", 0.02),
-    ("Drift", "AREADRIFT4", 0.204),
-    ("Quadrupole", "AREAMQZM3", 0.122),
-    ("Drift", "AREADRIFT5", 0.179),
-    ("HorizontalCorrector", "AREAMCHM1", 0.02),
-    ("Drift", "AREADRIFT6", 0.45),
-    ("Screen", "AREABSCR1", 0.0),
-)
+__all__ = [
+    "simulate_screen_beam",
+    "CheetahBackend",
+]
 
 _QUADRUPOLES = ("AREAMQZM1", "AREAMQZM2", "AREAMQZM3")
 _CACHE = threading.local()
@@ -194,7 +181,7 @@ class CheetahBackend(Backend):
         self,
         incoming_mode: str = "random",
         incoming_values: np.ndarray | None = None,
-        misalignment_mode: str = "random",
+        misalignment_mode: str = "constant",
         misalignment_values: np.ndarray | None = None,
     ) -> None:
         self.incoming_sampler = Sampler(

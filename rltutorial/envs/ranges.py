@@ -15,11 +15,12 @@ __all__ = [
     "CORRECTOR_ANGLE_LIMIT",
     "MAGNET_LIMITS",
     "BEAM_LABELS",
+    "SIGMA_INDICES",
+    "LATTICE",
     "INCOMING_LABELS",
     "INCOMING_LOW",
     "INCOMING_HIGH",
     "DEFAULT_INCOMING",
-    "MISALIGNMENT_LABELS",
     "MISALIGNMENT_LIMIT",
     "TARGET_LOW",
     "TARGET_HIGH",
@@ -27,8 +28,24 @@ __all__ = [
     "SCREEN_PIXEL_SIZE",
     "SCREEN_BINNING",
     "SCREEN_HALF_SIZE",
-    "sample_uniform",
 ]
+
+#: The ARES-EA beamline: (element type, name, length in m) from AREASOLA1 to AREABSCR1.
+LATTICE: tuple[tuple[str, str, float], ...] = (
+    ("Marker", "AREASOLA1", 0.0),
+    ("Drift", "AREADRIFT1", 0.17504),
+    ("Quadrupole", "AREAMQZM1", 0.122),
+    ("Drift", "AREADRIFT2", 0.428),
+    ("Quadrupole", "AREAMQZM2", 0.122),
+    ("Drift", "AREADRIFT3", 0.204),
+    ("VerticalCorrector", "AREAMCVM1", 0.02),
+    ("Drift", "AREADRIFT4", 0.204),
+    ("Quadrupole", "AREAMQZM3", 0.122),
+    ("Drift", "AREADRIFT5", 0.179),
+    ("HorizontalCorrector", "AREAMCHM1", 0.02),
+    ("Drift", "AREADRIFT6", 0.45),
+    ("Screen", "AREABSCR1", 0.0),
+)
 
 #: Lattice names of the actuators in action/observation order (Q1, Q2, CV, Q3, CH).
 MAGNET_NAMES: tuple[str, ...] = (
@@ -58,6 +75,8 @@ MAGNET_LIMITS = np.array(
 
 #: Beam parameters measured on the screen, all in m.
 BEAM_LABELS: tuple[str, ...] = ("mu_x", "sigma_x", "mu_y", "sigma_y")
+#: Indices of the beam sizes sigma_x, sigma_y in a beam vector (:data:`BEAM_LABELS`).
+SIGMA_INDICES = np.array([1, 3])
 
 #: The 11 numbers describing an incoming beam (energy in eV, positions/sizes in m,
 #: angles/divergences in rad, sigma_p relative).
@@ -87,17 +106,6 @@ DEFAULT_INCOMING = np.array(
     [107e6, 0.0, 0.0, 0.0, 0.0, 1.75e-4, 4e-6, 1.75e-4, 4e-6, 8e-6, 2e-3]
 )
 
-#: Misalignments in order Q1 (x, y), Q2 (x, y), Q3 (x, y), screen (x, y), all in m.
-MISALIGNMENT_LABELS: tuple[str, ...] = (
-    "q1_x",
-    "q1_y",
-    "q2_x",
-    "q2_y",
-    "q3_x",
-    "q3_y",
-    "screen_x",
-    "screen_y",
-)
 #: Largest random misalignment in m.
 MISALIGNMENT_LIMIT = 2e-3
 
@@ -113,23 +121,3 @@ SCREEN_PIXEL_SIZE = np.array([3.3198e-6, 2.4469e-6])
 SCREEN_BINNING = 4
 #: Half-width and half-height of the screen in m (≈ 4.06 mm × 2.50 mm).
 SCREEN_HALF_SIZE = np.array(SCREEN_RESOLUTION) * SCREEN_PIXEL_SIZE / 2
-
-
-def sample_uniform(
-    rng: np.random.Generator, low: np.ndarray, high: np.ndarray
-) -> np.ndarray:
-    """Draw one vector uniformly between ``low`` and ``high`` (same units as the bounds).
-
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-        The caller's seeded generator; no global state is touched.
-    low, high : ndarray
-        Bounds of equal shape.
-
-    Returns
-    -------
-    ndarray
-        A float64 array of the bounds' shape.
-    """
-    return rng.uniform(np.asarray(low, dtype=float), np.asarray(high, dtype=float))

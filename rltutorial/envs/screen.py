@@ -20,11 +20,9 @@ from rltutorial.envs.ranges import (
 )
 
 __all__ = [
-    "pixel_edges",
     "screen_image",
     "fraction_on_screen",
     "is_on_screen",
-    "MIN_SIGMA",
 ]
 
 #: Smallest beam size in m used when integrating (avoids dividing by zero for a point beam).

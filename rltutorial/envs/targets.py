@@ -15,9 +15,11 @@ from __future__ import annotations
 import numpy as np
 
 from rltutorial.envs.ranges import MAGNET_LIMITS, SCREEN_HALF_SIZE, TARGET_HIGH
+from rltutorial.envs.sampling import SAMPLING_MODES
 
 __all__ = [
     "REACHABLE",
+    "target_modes",
     "REACHABLE_CANDIDATES",
     "CANDIDATE_LIMITS",
     "draw_candidates",
@@ -34,6 +36,11 @@ REACHABLE_CANDIDATES = 48
 CANDIDATE_LIMITS = MAGNET_LIMITS * np.array([0.3, 0.3, 1.0, 0.3, 1.0])
 #: A target beam's centre ± this many sigmas must stay on the screen.
 _SIGMAS_ON_SCREEN = 1.0
+
+
+def target_modes() -> list[str]:
+    """Names of the target modes: every sampling mode, and ``"reachable"``."""
+    return [*SAMPLING_MODES, REACHABLE]
 
 
 def draw_candidates(rng: np.random.Generator) -> np.ndarray:

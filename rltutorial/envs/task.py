@@ -18,7 +18,11 @@ from rltutorial.envs.screen import is_on_screen
 from rltutorial.registry import lookup
 from rltutorial.rewards import OBJECTIVE_WEIGHTS, RewardState, get_reward
 
-__all__ = ["TaskRules", "Judgement", "beam_errors", "error_info"]
+__all__ = [
+    "TaskRules",
+    "beam_errors",
+    "error_info",
+]
 
 
 def beam_errors(beam: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -84,12 +88,12 @@ class TaskRules:
     """
 
     reward_mode: str = "objective_improvement"
-    objective: Literal["focus", "full"] = "full"
-    target_mu_x_threshold: float | None = 3.3198e-6
-    target_sigma_x_threshold: float | None = 3.3198e-6
-    target_mu_y_threshold: float | None = 2.4469e-6
-    target_sigma_y_threshold: float | None = 2.4469e-6
-    threshold_hold: int = 1
+    objective: Literal["focus", "full"] = "focus"
+    target_mu_x_threshold: float | None = None
+    target_sigma_x_threshold: float | None = None
+    target_mu_y_threshold: float | None = None
+    target_sigma_y_threshold: float | None = None
+    threshold_hold: int = 5
     time_reward: float = 0.0
     abort_if_off_screen: bool = False
     thresholds: np.ndarray = field(init=False)

@@ -20,43 +20,24 @@ Optimisers end at the best setting they measured, agents at their last step (see
 
 from __future__ import annotations
 
-from rltutorial.optimisers.bayesian import ACQUISITIONS, bayesian_optimisation
-from rltutorial.optimisers.comparison import (
-    COMPARISON_COLUMNS,
-    compare_methods,
-    summarize_runs,
-)
-from rltutorial.optimisers.problem import PROBLEM_KEYS, BudgetExhausted, TuningProblem
-from rltutorial.optimisers.search import initial_simplex, nelder_mead, random_search
+from rltutorial.optimisers.comparison import COMPARISON_COLUMNS, compare_methods
+from rltutorial.optimisers.problem import BudgetExhausted, TuningProblem
 from rltutorial.optimisers.tuning import (
     OPTIMISERS,
     Optimiser,
     TuningResult,
-    list_methods,
     register_optimiser,
-    resolve_method,
     tune,
-    tune_problem,
 )
 
 __all__ = [
-    "ACQUISITIONS",
     "COMPARISON_COLUMNS",
     "OPTIMISERS",
-    "PROBLEM_KEYS",
     "BudgetExhausted",
     "Optimiser",
     "TuningProblem",
     "TuningResult",
-    "bayesian_optimisation",
     "compare_methods",
-    "initial_simplex",
-    "list_methods",
-    "nelder_mead",
-    "random_search",
     "register_optimiser",
-    "resolve_method",
-    "summarize_runs",
     "tune",
-    "tune_problem",
 ]

@@ -27,7 +27,7 @@ from rltutorial.optimisers.problem import TuningProblem
 from rltutorial.registry import lookup
 from rltutorial.threads import torch_threads
 
-__all__ = ["ACQUISITIONS", "INITIAL_POINTS", "UCB_BETA", "bayesian_optimisation"]
+__all__ = ["bayesian_optimisation"]
 
 #: Uniformly random settings measured before the first model (besides the initial ones).
 INITIAL_POINTS = 4

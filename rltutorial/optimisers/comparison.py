@@ -9,14 +9,18 @@ import numpy as np
 import pandas as pd
 
 from rltutorial.config import validate_config
-from rltutorial.metrics import DEFAULT_THRESHOLD
+from rltutorial.evaluation.metrics import DEFAULT_THRESHOLD
+from rltutorial.evaluation.optimum import optimum_objectives
 from rltutorial.optimisers.problem import TuningProblem, check_count, check_seed
 from rltutorial.optimisers.tuning import TuningResult, resolve_method, tune_problem
 
 if TYPE_CHECKING:
     from rltutorial.agents import Agent
 
-__all__ = ["COMPARISON_COLUMNS", "compare_methods", "summarize_runs"]
+__all__ = [
+    "COMPARISON_COLUMNS",
+    "compare_methods",
+]
 
 #: Columns of :func:`compare_methods` (lengths in m, times in s).
 COMPARISON_COLUMNS = (
@@ -33,20 +37,6 @@ COMPARISON_COLUMNS = (
     "median_optimality_ratio",
     "wall_time_per_problem_s",
 )
-
-
-def _optima(config: Mapping[str, Any], seeds: np.ndarray) -> np.ndarray:
-    """Best achievable objective (m) per seed, NaN where unknown (see rltutorial.optimum)."""
-    from rltutorial import optimum
-
-    if validate_config(config)["objective"] != "focus" or not optimum.has_optimum_table(
-        config
-    ):
-        return np.full(len(seeds), np.nan)
-    try:
-        return optimum.focus_optima(seeds)
-    except FileNotFoundError:
-        return np.full(len(seeds), np.nan)
 
 
 def summarize_runs(problems: pd.DataFrame, optima: pd.Series | None = None) -> dict:
@@ -87,12 +77,12 @@ def summarize_runs(problems: pd.DataFrame, optima: pd.Series | None = None) -> d
         "mae_q75": float(np.quantile(mae, 0.75)),
         "median_best_mae": float(problems["best_mae"].median()),
         "reached_rate": float(reached.mean()),
-        "median_steps_to_threshold": float(np.median(steps[reached]))
-        if reached.any()
-        else float("nan"),
-        "median_optimality_ratio": float(np.median(ratio))
-        if np.all(np.isfinite(ratio))
-        else float("nan"),
+        "median_steps_to_threshold": (
+            float(np.median(steps[reached])) if reached.any() else float("nan")
+        ),
+        "median_optimality_ratio": (
+            float(np.median(ratio)) if np.all(np.isfinite(ratio)) else float("nan")
+        ),
         "wall_time_per_problem_s": float(problems["wall_time_s"].mean()),
     }
 
@@ -183,7 +173,7 @@ def compare_methods(
                 bar.update()
     problems = pd.DataFrame([{**r.summary(), "budget": r.budget} for r in results])
     seeds = np.arange(seed, seed + n)
-    optima = pd.Series(_optima(config, seeds), index=seeds)
+    optima = optimum_objectives(config, seeds)
     rows = {
         name: summarize_runs(group, optima)
         for name, group in problems.groupby("method", sort=False)

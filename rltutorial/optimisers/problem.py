@@ -8,7 +8,7 @@ without the agent's action filter and rescaling) and reads the beam on the scree
 such step is one simulation, and the problem refuses more than ``budget`` of them.
 
 The problem keeps the history of the settings it measured, and judges each beam the way
-:func:`rltutorial.metrics.summarize` judges an episode's end: the mean absolute error
+:func:`rltutorial.evaluation.metrics.summarize` judges an episode's end: the mean absolute error
 (m) of the evaluated beam parameters (``sigma_x`` and ``sigma_y``, plus ``mu_x`` and
 ``mu_y`` with ``include_position``), and success when each is within ``threshold``.
 """
@@ -25,9 +25,9 @@ from rltutorial.config import validate_config
 from rltutorial.envs.actions import get_action_mode
 from rltutorial.envs.ares_ea import AresEACheetah
 from rltutorial.envs.ranges import BEAM_LABELS, MAGNET_LABELS
-from rltutorial.metrics import DEFAULT_THRESHOLD, judges_positions
+from rltutorial.evaluation.metrics import DEFAULT_THRESHOLD, judges_positions
+from rltutorial.make import env_kwargs
 from rltutorial.rewards import OBJECTIVE_WEIGHTS, objective
-from rltutorial.wrappers import env_kwargs
 
 __all__ = [
     "PROBLEM_KEYS",

@@ -12,8 +12,6 @@ import numpy as np
 from rltutorial.optimisers.problem import TuningProblem
 
 __all__ = [
-    "SIMPLEX_FRACTION",
-    "RESTART_SHRINK",
     "random_search",
     "nelder_mead",
     "initial_simplex",

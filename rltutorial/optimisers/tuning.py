@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from rltutorial.metrics import DEFAULT_THRESHOLD
+from rltutorial.evaluation.metrics import DEFAULT_THRESHOLD
 from rltutorial.optimisers.bayesian import bayesian_optimisation
 from rltutorial.optimisers.problem import (
     PROBLEM_KEYS,
@@ -45,7 +45,6 @@ __all__ = [
     "OPTIMISERS",
     "TuningResult",
     "register_optimiser",
-    "list_methods",
     "resolve_method",
     "tune",
     "tune_problem",
@@ -91,13 +90,6 @@ def register_optimiser(
     OPTIMISERS[name] = optimiser
 
 
-def list_methods() -> list[str]:
-    """Names :func:`tune` accepts: the optimisers, then the agents of the zoo."""
-    from rltutorial.agents import list_agents
-
-    return sorted(OPTIMISERS) + list_agents()
-
-
 def resolve_method(method: str | Agent) -> str | Agent:
     """An optimiser's name as given, or the agent a name refers to (loaded).
 
@@ -106,7 +98,7 @@ def resolve_method(method: str | Agent) -> str | Agent:
     ValueError
         For an unknown name, listing optimisers, agents and aliases with close matches.
     """
-    from rltutorial.agents import AGENT_ALIASES, Agent, list_agents, load_agent
+    from rltutorial.agents.zoo import AGENT_ALIASES, Agent, list_agents, load_agent
 
     if isinstance(method, Agent) or (isinstance(method, str) and method in OPTIMISERS):
         return method
@@ -261,7 +253,7 @@ def tune(
         Task config (default the workshop's focusing task); see :class:`TuningProblem`.
     threshold : float
         Largest |error| in m of each evaluated beam parameter that counts as success
-        (40 µm by default, as :func:`rltutorial.metrics.summarize`).
+        (40 µm by default, as :func:`rltutorial.evaluation.metrics.summarize`).
     include_position : bool, optional
         Evaluate mu_x and mu_y as well as sigma_x and sigma_y; by default when the task
         asks for them (``objective: "full"``).

@@ -21,7 +21,7 @@ a :class:`distributed.Client` from :func:`make_client` runs them on a local clus
 (processes, one thread each), an existing cluster reached by its scheduler address
 (SSH, cloud) or a Kubernetes cluster (dask-kubernetes operator).
 
-Training studies: the ``"training"`` backend (:mod:`rltutorial.sweep.training`) runs
+Training studies: the ``"training"`` backend (:mod:`rltutorial.sweep.studies`) runs
 one :func:`rltutorial.train` per point, the point's config keys laid over a base
 config, and returns the evaluation metrics, training facts and the saved agent's
 folder; ``simulate_kwargs={"base_config": ..., "folder": "studies/rewards"}`` keeps the
@@ -60,7 +60,7 @@ from rltutorial.sweep.cluster import make_client
 from rltutorial.sweep.execution import PointTimeoutError
 from rltutorial.sweep.grid import grid
 from rltutorial.sweep.runner import RESERVED_COLUMNS, STATUSES, run_sweep
-from rltutorial.sweep.training import study_config, study_folders, train_point
+from rltutorial.sweep.studies import study_config, train_point
 
 __all__ = [
     "RESERVED_COLUMNS",
@@ -77,7 +77,6 @@ __all__ = [
     "register_backend",
     "run_sweep",
     "study_config",
-    "study_folders",
     "tracewin_simulate",
     "train_point",
     "unpack_project",

@@ -9,7 +9,7 @@ name       simulation
 cheetah    ARES-EA screen beam for given magnet settings (:func:`cheetah_simulate`)
 tracewin   one TraceWin run of an uploaded project (:func:`tracewin_simulate`)
 training   one training run of an agent, config overrides per point
-           (:func:`rltutorial.sweep.training.train_point`)
+           (:func:`rltutorial.sweep.studies.train_point`)
 ========== ====================================================================
 
 Add your own with :func:`register_backend`.
@@ -37,7 +37,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from rltutorial.registry import lookup
-from rltutorial.sweep.training import prepare_training, train_point
+from rltutorial.sweep.studies import prepare_training, train_point
 
 __all__ = [
     "SWEEP_BACKENDS",
@@ -288,7 +288,7 @@ def tracewin_simulate(
     executable : str, PathLike or None
         TraceWin executable; None means ``$TRACEWIN_EXE`` or ``tracelx64``.
     timeout : float or None
-        Wall-time limit in s; TraceWin's process group is killed on expiry.
+        Wall-time limit in s; TraceWin's whole process tree is killed on expiry.
     keep_calc_dir : bool
         Keep the calculation directory and return its path as ``calc_dir``.
     **param_kwargs : object

@@ -28,8 +28,6 @@ from rltutorial.tracewin.errors import TraceWinFormatError
 
 __all__ = [
     "DST_COLUMNS",
-    "DST_UNITS",
-    "PARTRAN_SUMMARY_FIELDS",
     "read_dst",
     "read_partran_out",
     "read_tracewin_out",

@@ -17,9 +17,7 @@ from pathlib import Path
 from rltutorial.tracewin.errors import TraceWinNotFoundError
 
 __all__ = [
-    "DEFAULT_EXECUTABLE",
     "EXECUTABLE_ENV_VAR",
-    "TRACEWIN_PARAMS",
     "find_executable",
     "format_params",
 ]

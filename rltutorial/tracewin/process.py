@@ -22,8 +22,6 @@ from typing import Any
 import psutil
 
 __all__ = [
-    "KILL_GRACE_S",
-    "REAP_TIMEOUT_S",
     "kill_process_tree",
     "new_process_group_options",
 ]

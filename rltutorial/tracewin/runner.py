@@ -32,7 +32,10 @@ from rltutorial.tracewin.process import (
     new_process_group_options,
 )
 
-__all__ = ["DST_FILE", "LOG_FILE", "OUTPUT_FILES", "TraceWin", "TraceWinResult"]
+__all__ = [
+    "TraceWin",
+    "TraceWinResult",
+]
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,9 @@ under ``runs/<run name>/``, evaluates the policy every ``eval_every`` steps on f
 seeded episodes and keeps the best one. At the end (or when you interrupt training with
 Ctrl-C / "Interrupt kernel") it saves that policy atomically to ``models/<run name>/``,
 evaluates it, records a few episodes as GIFs in ``recordings/<run name>/`` and returns
-the :class:`~rltutorial.agents.Agent`.
+the :class:`~rltutorial.agents.Agent`. ``train(config, root=folder)`` writes all of
+it under ``folder`` instead (``models/``, ``runs/``, ``recordings/``), e.g. for a study
+or a throwaway run; the defaults are those of :mod:`rltutorial.paths`.
 """
 
 from __future__ import annotations
@@ -20,23 +22,25 @@ import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rltutorial import agent_io
-from rltutorial.agents import Agent
-from rltutorial.algorithms import EVAL_CRITERIA, get_algorithm, torch_threads
+from rltutorial.agents import storage as agent_io
+from rltutorial.agents.agent import Agent, PolicyActor
+from rltutorial.algorithms import EVAL_CRITERIA, get_algorithm
 from rltutorial.config import validate_config
+from rltutorial.envs.ranges import BEAM_LABELS
+from rltutorial.normalization import NormalizationStats
 from rltutorial.paths import models_dir, recordings_dir, runs_dir, zoo_dirs
-from rltutorial.wrappers import NormalizationStats
+from rltutorial.threads import torch_threads
 
 __all__ = [
     "train",
-    "new_run_name",
     "update_metrics",
     "record_episodes",
-    "EVAL_SEED",
+    "OutputFolders",
     "TrainingInterrupted",
 ]
 
@@ -143,8 +147,8 @@ def _evaluation_callback(config: Mapping[str, Any]) -> Any:
 
 def _score(model: Any, config: Mapping[str, Any]) -> float:
     """Score of the current policy on the selection episodes (higher is better)."""
-    from rltutorial.acting import PolicyActor
-    from rltutorial.evaluation import final_steps, rollout
+    from rltutorial.evaluation.episodes import rollout
+    from rltutorial.evaluation.metrics import final_steps
 
     venv = model.get_env()
     normalize = venv.normalize_obs if getattr(venv, "norm_obs", False) else None
@@ -156,7 +160,7 @@ def _score(model: Any, config: Mapping[str, Any]) -> float:
 def _training_env(config: Mapping[str, Any], monitor_file: str):
     from stable_baselines3.common.vec_env import VecNormalize
 
-    from rltutorial.vec_env import make_vec_env
+    from rltutorial.make import make_vec_env
 
     venv = make_vec_env(
         config,
@@ -184,9 +188,27 @@ class _Run:
     history: list[tuple[int, float]] = field(default_factory=list)
 
 
-def _learn(config: dict[str, Any], progress_bar: bool) -> _Run:
+@dataclass(frozen=True)
+class OutputFolders:
+    """Where a training run writes: agents, logs and recordings (one sub-folder each)."""
+
+    models: Path
+    runs: Path
+    recordings: Path
+
+    @classmethod
+    def under(cls, root: str | Path | None = None) -> OutputFolders:
+        """``root/models``, ``root/runs``, ``root/recordings``; the defaults of
+        :mod:`rltutorial.paths` without a root."""
+        if root is None:
+            return cls(models_dir(), runs_dir(), recordings_dir())
+        root = Path(root)
+        return cls(root / "models", root / "runs", root / "recordings")
+
+
+def _learn(config: dict[str, Any], progress_bar: bool, runs: Path) -> _Run:
     """Build the environment and learner, train, and pick the policy to keep."""
-    run_folder = runs_dir() / config["run_name"]
+    run_folder = runs / config["run_name"]
     run_folder.mkdir(parents=True, exist_ok=True)
     venv = _training_env(config, str(run_folder / agent_io.MONITOR_FILE))
     model = get_algorithm(config["algorithm"]).build(
@@ -243,6 +265,7 @@ def train(
     evaluation_episodes: int = 200,
     recorded_episodes: int = 2,
     progress_bar: bool = True,
+    root: str | Path | None = None,
 ) -> Agent:
     """Train an agent on the ARES-EA task and save it to ``models/<run name>/``.
 
@@ -260,6 +283,9 @@ def train(
         Episodes (seeds 0, 1, …) recorded as GIFs in ``recordings/<run name>/``.
     progress_bar : bool
         Show a progress bar (see :func:`rltutorial.progress.progress_bar`).
+    root : str or Path, optional
+        Write the agent, logs and recordings under this folder (``models/``,
+        ``runs/``, ``recordings/``) instead of the defaults of :mod:`rltutorial.paths`.
 
     Returns
     -------
@@ -281,15 +307,17 @@ def train(
     config = validate_config(config)
     config["run_name"] = config["run_name"] or new_run_name()
     name = agent_io.check_agent_name(config["run_name"])
-    folder = models_dir() / name
-    existing = [zoo / name for zoo in zoo_dirs() if (zoo / name).exists()]
+    out = OutputFolders.under(root)
+    folder = out.models / name
+    zoos = zoo_dirs() if root is None else [out.models]
+    existing = [zoo / name for zoo in zoos if (zoo / name).exists()]
     if existing and not overwrite:
         raise FileExistsError(
             f"An agent named {name!r} exists in {existing[0].parent}; choose another "
             "run_name or pass overwrite=True."
         )
     with torch_threads(1):
-        run = _learn(config, progress_bar)
+        run = _learn(config, progress_bar, out.runs)
     if run.interrupted:
         warnings.warn(
             f"Training of {name!r} interrupted after {run.timesteps} steps; saving the "
@@ -304,14 +332,14 @@ def train(
         run.snapshot.state_dict,
         run.snapshot.normalization,
         metrics,
-        runs_dir() / name / agent_io.MONITOR_FILE,
+        out.runs / name / agent_io.MONITOR_FILE,
         overwrite=overwrite,
     )
     agent = Agent.from_folder(folder)
     if evaluation_episodes:
         update_metrics(agent, evaluation_episodes)
     if recorded_episodes and not run.interrupted:
-        record_episodes(agent, recorded_episodes)
+        record_episodes(agent, recorded_episodes, folder=out.recordings / name)
     logger.info("Saved agent %r to %s", name, folder)
     return agent
 
@@ -324,7 +352,7 @@ def update_metrics(agent: Agent, n: int = 200, seed: int = 0) -> dict[str, Any]:
     dict
         The agent's updated metrics (also written to its ``metrics.json``).
     """
-    from rltutorial.evaluation import evaluate_agent
+    from rltutorial.evaluation.evaluate import evaluate_agent
 
     evaluation = evaluate_agent(agent, n=n, seed=seed)
     agent.metrics.update(
@@ -336,22 +364,31 @@ def update_metrics(agent: Agent, n: int = 200, seed: int = 0) -> dict[str, Any]:
     return agent.metrics
 
 
-def record_episodes(agent: Agent, n: int = 2, seed: int = 0, fps: float = 4.0) -> list:
+def record_episodes(
+    agent: Agent,
+    n: int = 2,
+    seed: int = 0,
+    fps: float = 4.0,
+    folder: str | Path | None = None,
+) -> list[Path]:
     """Record ``n`` episodes (seeds ``seed``, ``seed + 1``, …) as GIFs of the screen.
 
     Returns
     -------
     list of Path
-        ``recordings/<agent name>/episode-<seed>.gif`` (576 × 240 pixels per frame).
+        ``<folder>/episode-<seed>.gif`` (576 × 240 pixels per frame); ``folder``
+        defaults to ``recordings/<agent name>``.
     """
     from rltutorial.plotting import animate_episode
 
-    folder = recordings_dir() / agent.name
+    folder = recordings_dir() / agent.name if folder is None else Path(folder)
     thresholds = [
-        np.nan
-        if (value := agent.config[f"target_{label}_threshold"]) is None
-        else value
-        for label in ("mu_x", "sigma_x", "mu_y", "sigma_y")
+        (
+            np.nan
+            if (value := agent.config[f"target_{label}_threshold"]) is None
+            else value
+        )
+        for label in BEAM_LABELS
     ]
     return [
         animate_episode(

@@ -17,14 +17,10 @@ study's agent with ``Agent.from_folder(row.agent_folder)``. On a remote cluster
 ``folder`` must be a path that every worker can write to (a shared volume), and
 ``agent_folder`` is that path as the workers see it.
 
-:func:`rltutorial.train` finds these folders through the environment variables
-``RLTUTORIAL_MODELS``, ``RLTUTORIAL_RUNS`` and ``RLTUTORIAL_RECORDINGS``, so
-:func:`train_point` sets them for the duration of one training and restores them
-afterwards. Trainings in one process therefore take turns (a lock serialises them) and
-anything else that runs in that process meanwhile sees the study's folders: give Dask
-workers one thread each (``make_client(threads_per_worker=1)``, the default), which
-also suits the single-threaded torch that training uses. A training that a sweep
-``timeout`` abandons keeps its process's turn until it ends.
+The folder reaches :func:`rltutorial.train` as its ``root`` argument: nothing
+process-wide changes, so trainings in one process never see each other's folders. Give
+Dask workers one thread each (``make_client(threads_per_worker=1)``, the default), which
+suits the single-threaded torch that training uses.
 
 Run names
 ---------
@@ -63,9 +59,7 @@ import inspect
 import json
 import math
 import os
-import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -73,22 +67,13 @@ from rltutorial.registry import unknown_name_error
 
 __all__ = [
     "IF_EXISTS",
-    "STUDY_FOLDERS",
-    "TRAINING_OPTIONS",
     "prepare_training",
     "study_config",
-    "study_folders",
     "train_point",
 ]
 
 #: What :func:`train_point` does when the agent of a point already exists.
 IF_EXISTS: tuple[str, ...] = ("fail", "overwrite", "reuse")
-#: Sub-folders of a study folder, by the environment variable that points to them.
-STUDY_FOLDERS: dict[str, str] = {
-    "RLTUTORIAL_MODELS": "models",
-    "RLTUTORIAL_RUNS": "runs",
-    "RLTUTORIAL_RECORDINGS": "recordings",
-}
 #: Keyword arguments of :func:`train_point` that are not config keys.
 TRAINING_OPTIONS: tuple[str, ...] = (
     "base_config",
@@ -109,7 +94,6 @@ _TRAINING_RESULTS = {
     "kept_score": "kept_score",
     "interrupted": "interrupted",
 }
-_PATHS_LOCK = threading.Lock()
 _HASH_DIGITS = 10
 
 
@@ -154,7 +138,7 @@ def train_point(
         ``agent`` (run name), ``agent_folder``, ``reused``, ``timesteps``,
         ``train_time_s`` (training wall time in s, without evaluation and saving),
         ``kept_timesteps`` and ``kept_score`` (the policy kept), ``interrupted``, the
-        evaluation metrics of :func:`rltutorial.metrics.summarize` (``median_mae``,
+        evaluation metrics of :func:`rltutorial.evaluation.metrics.summarize` (``median_mae``,
         ``success_rate``, ``near_optimal_rate``, ``median_optimality_ratio``,
         ``mean_steps``, …) and ``behaviour``.
 
@@ -166,23 +150,24 @@ def train_point(
         If the agent exists and ``if_exists`` is ``"fail"``, or it was trained with
         another config and ``if_exists`` is ``"reuse"``.
     """
+    from rltutorial.agents.training import OutputFolders, train
     from rltutorial.threads import torch_threads
-    from rltutorial.training import train
 
     _check_options(evaluation_episodes, recorded_episodes, if_exists)
     config = study_config(base_config, overrides, study)
-    with study_folders(folder) as paths:
-        agent_folder = paths["RLTUTORIAL_MODELS"] / config["run_name"]
-        if if_exists == "reuse" and agent_folder.exists():
-            return _stored_results(agent_folder, config)
-        with torch_threads(1):
-            agent = train(
-                config,
-                overwrite=if_exists == "overwrite",
-                evaluation_episodes=evaluation_episodes,
-                recorded_episodes=recorded_episodes,
-                progress_bar=False,
-            )
+    root = None if folder is None else Path(folder).expanduser().resolve()
+    agent_folder = OutputFolders.under(root).models / config["run_name"]
+    if if_exists == "reuse" and agent_folder.exists():
+        return _stored_results(agent_folder, config)
+    with torch_threads(1):
+        agent = train(
+            config,
+            overwrite=if_exists == "overwrite",
+            evaluation_episodes=evaluation_episodes,
+            recorded_episodes=recorded_episodes,
+            progress_bar=False,
+            root=root,
+        )
     return _results(agent.name, agent.folder, agent.metrics, reused=False)
 
 
@@ -213,8 +198,9 @@ def study_config(
         For an invalid config, a ``run_name`` in ``base_config`` or a study name that
         cannot be part of a folder name.
     """
-    from rltutorial.agent_io import check_agent_name
-    from rltutorial.config import to_plain, validate_config
+    from rltutorial.agents.storage import check_agent_name
+    from rltutorial.config import validate_config
+    from rltutorial.safe_yaml import to_plain
 
     if study is not None and not isinstance(study, str):
         raise ValueError(f"study must be a name (str) or None, got {study!r}")
@@ -269,46 +255,10 @@ def _check_options(
         raise unknown_name_error(if_exists, IF_EXISTS, "if_exists")
 
 
-@contextmanager
-def study_folders(folder: str | os.PathLike | None) -> Iterator[dict[str, Path]]:
-    """Point :mod:`rltutorial.paths` into a study folder while the block runs.
-
-    Sets ``RLTUTORIAL_MODELS``, ``RLTUTORIAL_RUNS`` and ``RLTUTORIAL_RECORDINGS`` to
-    ``folder/models``, ``folder/runs`` and ``folder/recordings`` (None leaves them as
-    they are) and restores them afterwards. Blocks of all threads of this process take
-    turns, so that one training never writes into another's folders.
-
-    Yields
-    ------
-    dict[str, Path]
-        The folder in effect for each variable (absolute).
-    """
-    from rltutorial.paths import models_dir, recordings_dir, runs_dir
-
-    with _PATHS_LOCK:
-        saved = {variable: os.environ.get(variable) for variable in STUDY_FOLDERS}
-        try:
-            if folder is not None:
-                root = Path(folder).expanduser().resolve()
-                for variable, sub in STUDY_FOLDERS.items():
-                    os.environ[variable] = str(root / sub)
-            yield {
-                "RLTUTORIAL_MODELS": models_dir(),
-                "RLTUTORIAL_RUNS": runs_dir(),
-                "RLTUTORIAL_RECORDINGS": recordings_dir(),
-            }
-        finally:
-            for variable, value in saved.items():
-                if value is None:
-                    os.environ.pop(variable, None)
-                else:
-                    os.environ[variable] = value
-
-
 def _stored_results(agent_folder: Path, config: Mapping[str, Any]) -> dict[str, Any]:
     """Results of an agent trained before, if it was trained with ``config``."""
-    from rltutorial import agent_io
-    from rltutorial.config import to_plain
+    from rltutorial.agents import storage as agent_io
+    from rltutorial.safe_yaml import to_plain
 
     if not agent_io.is_agent_folder(agent_folder):
         raise FileExistsError(

@@ -1,9 +1,6 @@
-"""Vectorised ARES-EA environments for training and evaluation.
+"""Partial observability as wrappers: a gymnasium ``Env`` and a Stable-Baselines3 ``VecEnv``.
 
-- :func:`make_vec_env`: N environments of a config with episode statistics.
-- :func:`make_batched_env`: the batched simulation, seeing what the config's agent sees.
-- :class:`VecPartialObservation`: partial observability of
-  :mod:`rltutorial.observability` for a ``VecEnv`` of flat, stacked frames.
+With the same seeds and the same true beams both report the very same readings.
 """
 
 from __future__ import annotations
@@ -12,124 +9,82 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from rltutorial.config import validate_config
-from rltutorial.observability import (
-    BeamReader,
-    ObservationSettings,
-    as_settings,
-    observed_space,
-)
+from rltutorial.observability.reading import BeamReader, observed_space
+from rltutorial.observability.settings import ObservationSettings, as_settings
 
-__all__ = [
-    "make_vec_env",
-    "make_batched_env",
-    "MONITOR_KEYWORDS",
-    "VecPartialObservation",  # noqa: F822 (built on first use, see __getattr__)
-]
-
-#: Info entries that Monitor/VecMonitor record for each finished episode.
-MONITOR_KEYWORDS = ("is_success", "mae_focus", "mae_all")
+__all__ = ["PartialObservation", "vec_partial_observation"]
 
 
-def make_vec_env(
-    config: Mapping[str, Any] | None = None,
-    n_envs: int = 1,
-    batched: bool = True,
-    seed: int | None = None,
-    monitor_filename: str | None = None,
-):
-    """N copies of the environment of ``config``, with episode statistics (``VecMonitor``).
+class PartialObservation(gym.Wrapper):
+    """Noisy, flickering, incomplete screen readings and optionally no magnet readings.
+
+    Wraps an environment with a ``Dict`` observation (ARES-EA, possibly filtered) and
+    returns a ``Dict`` of the same keys, without ``magnets`` if they are hidden; see
+    the module docstring for the model. Adds ``info["beam_missing"]`` (4 bools).
 
     Parameters
     ----------
-    config : dict, optional
-        Config as for :func:`rltutorial.make_env`.
-    n_envs : int
-        Number of environments.
-    batched : bool
-        ``True``: one :class:`~rltutorial.envs.batched.BatchedAresEA` simulating all
-        environments per Cheetah call (fast), see :func:`make_batched_env`. ``False``:
-        a ``DummyVecEnv`` of :func:`rltutorial.make_env` copies (one simulation each).
-        Both behave identically, partial observability included.
-    seed : int, optional
-        Environment i is seeded with ``seed + i`` at the first reset.
-    monitor_filename : str, optional
-        CSV file for the episode statistics (``VecMonitor``).
+    env : gym.Env
+        Environment with a ``Dict`` observation space holding ``beam`` (m).
+    settings : ObservationSettings or dict, optional
+        E.g. ``{"beam_noise": 1e-5, "flicker": 0.1}``; None changes nothing.
 
-    Returns
-    -------
-    stable_baselines3.common.vec_env.VecEnv
-        Flat, un-normalised observations; wrap with ``VecNormalize`` for training.
+    Examples
+    --------
+    >>> from rltutorial.envs import AresEACheetah
+    >>> settings = {"beam_noise": 1e-5, "hide_magnets": True}
+    >>> env = PartialObservation(AresEACheetah(), settings)
+    >>> sorted(env.reset(seed=0)[0])
+    ['beam', 'incoming', 'misalignments', 'target']
     """
-    from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
 
-    config = validate_config(config)
-    if batched:
-        venv = make_batched_env(config, n_envs, seed=seed)
-    else:
-        from rltutorial.wrappers import make_env
+    def __init__(
+        self,
+        env: gym.Env,
+        settings: ObservationSettings | Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(env)
+        self.settings = as_settings(settings)
+        self.observation_space = observed_space(env.observation_space, self.settings)
+        self.reader = BeamReader(
+            self.settings, self.observation_space.spaces.get("beam")
+        )
+        self._missing = np.zeros(4, dtype=bool)
 
-        if isinstance(n_envs, bool) or not isinstance(n_envs, int) or n_envs < 1:
-            raise ValueError(f"n_envs must be a positive integer, got {n_envs!r}.")
-        venv = DummyVecEnv([lambda: make_env(config) for _ in range(n_envs)])
-        if seed is not None:
-            venv.seed(seed)
-    return VecMonitor(venv, filename=monitor_filename, info_keywords=MONITOR_KEYWORDS)
+    def reset(
+        self, *, seed: int | None = None, options: Mapping[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Reset; ``seed`` also seeds the readings."""
+        self.reader.reset(seed)
+        observation, info = self.env.reset(seed=seed, options=options)
+        return self.observation(observation), self._info(info)
 
+    def step(self, action: Any) -> tuple[dict[str, np.ndarray], Any, bool, bool, dict]:
+        """Step and report what the screen shows."""
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        return (
+            self.observation(observation),
+            reward,
+            terminated,
+            truncated,
+            self._info(info),
+        )
 
-def make_batched_env(
-    config: Mapping[str, Any] | None = None,
-    n_envs: int = 1,
-    seed: int | None = None,
-    env_class: type | None = None,
-):
-    """A :class:`~rltutorial.envs.batched.BatchedAresEA` seeing what the config's agent sees.
+    def observation(
+        self, observation: Mapping[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """The agent's view of a true observation (advances the readings' stream)."""
+        result = {key: observation[key] for key in self.observation_space.spaces}
+        if "beam" in result:
+            result["beam"], self._missing = self.reader.read(result["beam"])
+        return result
 
-    The batched environment simulates the fully observed task; with
-    ``partial_observability`` set, a :class:`VecPartialObservation` turns its frames
-    into the readings :func:`rltutorial.make_env` reports (the same values for the same seeds).
-
-    Parameters
-    ----------
-    config : dict, optional
-        Config as for :func:`rltutorial.make_env`.
-    n_envs : int
-        Number of environments.
-    seed : int, optional
-        Environment i (and its readings) is seeded with ``seed + i`` at the first reset.
-    env_class : type, optional
-        A subclass of ``BatchedAresEA`` to build instead (same constructor).
-
-    Returns
-    -------
-    stable_baselines3.common.vec_env.VecEnv
-        Flat, un-normalised observations; attributes such as ``beams`` (true beams in
-        m) reach the batched environment.
-    """
-    from rltutorial.envs.batched import BatchedAresEA
-    from rltutorial.wrappers import observes_partially
-
-    config = validate_config(config)
-    env_class = env_class or BatchedAresEA
-    venv = env_class({**config, "partial_observability": None}, n_envs, seed=seed)
-    if not observes_partially(config):
-        return venv
-    task_space = venv.get_attr("observation_space", [0])[0]
-    frame_space = spaces.Dict(
-        {key: task_space[key] for key in config["filter_observation"]}
-    )
-    venv = _vec_class()(
-        venv,
-        config["partial_observability"],
-        frame_space,
-        stack=config["frame_stack"] or 1,
-    )
-    if seed is not None:
-        venv.seed(seed)
-    return venv
+    def _info(self, info: dict[str, Any]) -> dict[str, Any]:
+        return {**info, "beam_missing": self._missing.copy()}
 
 
 def _columns(space: spaces.Dict) -> dict[str, np.ndarray]:
@@ -143,7 +98,7 @@ def _columns(space: spaces.Dict) -> dict[str, np.ndarray]:
 
 
 class _VecPartialObservation:
-    """:class:`~rltutorial.observability.PartialObservation` for a ``VecEnv``.
+    """:class:`PartialObservation` for a ``VecEnv``.
 
     The wrapped VecEnv returns, per environment, ``stack`` flattened frames of
     ``frame_space`` (oldest first); this wrapper reads the newest frame, corrupts it as
@@ -254,9 +209,12 @@ def _vec_class() -> type:
     )
 
 
-def __getattr__(name: str) -> Any:
-    # VecPartialObservation subclasses Stable-Baselines3's VecEnvWrapper, which imports
-    # torch; it is built on first use so that importing rltutorial stays cheap.
-    if name == "VecPartialObservation":
-        return _vec_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def vec_partial_observation(
+    venv: Any,
+    settings: ObservationSettings | Mapping[str, Any] | None,
+    frame_space: spaces.Dict,
+    stack: int = 1,
+) -> Any:
+    """Wrap ``venv`` in ``VecPartialObservation`` (a ``VecEnvWrapper``; see
+    :class:`_VecPartialObservation` for the parameters)."""
+    return _vec_class()(venv, settings, frame_space, stack)

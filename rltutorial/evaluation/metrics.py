@@ -17,8 +17,6 @@ from rltutorial.envs.ranges import BEAM_LABELS
 
 __all__ = [
     "DEFAULT_THRESHOLD",
-    "NEAR_OPTIMAL_FACTOR",
-    "BEHAVIOUR_RULES",
     "final_steps",
     "judges_positions",
     "summarize",
@@ -28,7 +26,7 @@ __all__ = [
 #: Default evaluation threshold on |error| of each evaluated beam parameter, in m.
 DEFAULT_THRESHOLD = 40e-6
 #: An episode is near-optimal when its final focus objective is at most this times the
-#: best achievable one (see :mod:`rltutorial.optimum`).
+#: best achievable one (see :mod:`rltutorial.evaluation.optimum`).
 NEAR_OPTIMAL_FACTOR = 1.5
 NAN = float("nan")
 

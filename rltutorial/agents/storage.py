@@ -25,14 +25,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rltutorial.config import load_config, save_config, to_plain
-from rltutorial.wrappers import NormalizationStats
+from rltutorial.config import load_config, save_config
+from rltutorial.normalization import NormalizationStats
+from rltutorial.safe_yaml import to_plain
 
 __all__ = [
     "CONFIG_FILE",
     "WEIGHTS_FILE",
     "NORMALIZATION_FILE",
-    "METRICS_FILE",
     "MONITOR_FILE",
     "check_agent_name",
     "is_agent_folder",
@@ -43,6 +43,7 @@ __all__ = [
     "read_weights",
     "read_normalization",
     "read_metrics",
+    "export_sb3_zip",
 ]
 
 CONFIG_FILE = "config.yaml"
@@ -253,3 +254,34 @@ def read_metrics(folder: Path) -> dict[str, Any]:
         return json.loads(path.read_text())
     except json.JSONDecodeError as error:
         raise ValueError(f"Cannot read {path}: {error}") from None
+
+
+def export_sb3_zip(
+    config: Mapping[str, Any],
+    state_dict: Mapping[str, Any],
+    normalization: NormalizationStats | None,
+    path: str | Path,
+) -> Path:
+    """Write a standard Stable-Baselines3 zip of a policy (``PPO.load(path)`` elsewhere).
+
+    The observation statistics go next to it as ``<name>.normalization.json``; apply
+    them with :class:`~rltutorial.normalization.NotVecNormalize`.
+    """
+    import warnings
+
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from rltutorial.algorithms import get_algorithm
+    from rltutorial.make import make_env
+
+    path = Path(path).with_suffix(".zip")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    venv = DummyVecEnv([lambda: make_env(config)])
+    with warnings.catch_warnings():  # batch-size advice concerns training only
+        warnings.simplefilter("ignore", UserWarning)
+        model = get_algorithm(config["algorithm"]).build(config, venv)
+    model.policy.load_state_dict(state_dict)
+    model.save(path)
+    if normalization is not None:
+        normalization.save(path.with_suffix(".normalization.json"))
+    return path

@@ -6,29 +6,26 @@
 >>> agent = rltutorial.load_agent("reference")    # doctest: +SKIP
 >>> episode = agent.run_episode(seed=0)           # one row per step
 
-Each agent is an :class:`rltutorial.agent.Agent` (policy, config, normalisation
-statistics and metrics); see :mod:`rltutorial.agent_io` for the folder format.
+Each agent is an :class:`rltutorial.agents.Agent` (policy, config, normalisation
+statistics and metrics); see :mod:`rltutorial.agents.storage` for the folder format.
+Agents are found in the folders of :func:`rltutorial.paths.zoo_dirs`.
 """
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 
-from rltutorial import agent_io
-from rltutorial.agent import FIXED_KEYS, Agent
+from rltutorial.agents import storage
+from rltutorial.agents.agent import Agent
 from rltutorial.paths import zoo_dirs
+from rltutorial.registry import did_you_mean
 
 __all__ = [
-    "Agent",
     "AGENT_ALIASES",
     "REFERENCE_AGENT",
-    "FIXED_KEYS",
     "list_agents",
     "load_agent",
-    "resolve_agent_name",
     "agent_folder",
-    "register_alias",
 ]
 
 #: Name of the best agent for the workshop's focusing task.
@@ -48,7 +45,7 @@ def _agent_folders() -> dict[str, Path]:
     for folder in reversed(zoo_dirs()):
         if folder.is_dir():
             found.update(
-                (p.name, p) for p in folder.iterdir() if agent_io.is_agent_folder(p)
+                (p.name, p) for p in folder.iterdir() if storage.is_agent_folder(p)
             )
     return found
 
@@ -66,13 +63,6 @@ def agent_folder(name: str) -> Path:
 
 def _zoo_text() -> str:
     return " and ".join(str(folder) for folder in zoo_dirs())
-
-
-def register_alias(alias: str, name: str) -> None:
-    """Let ``load_agent(alias)`` load the agent ``name`` (aliases are case-insensitive)."""
-    if not isinstance(alias, str) or not alias.strip():
-        raise ValueError(f"An alias must be a non-empty string, got {alias!r}.")
-    AGENT_ALIASES[alias.casefold()] = agent_io.check_agent_name(name)
 
 
 def resolve_agent_name(name: str) -> str:
@@ -107,14 +97,7 @@ def _unknown_agent(name: str, available: list[str]) -> ValueError:
             f"Unknown agent {name!r}: there are no agents in {folder}. Train one with "
             "rltutorial.train(config) or point RLTUTORIAL_MODELS to a folder of agents."
         )
-    choices = {agent.casefold(): agent for agent in available}
-    choices.update({alias: alias for alias in AGENT_ALIASES})
-    close = difflib.get_close_matches(name.casefold(), list(choices), n=3, cutoff=0.5)
-    hint = (
-        f" Did you mean {' or '.join(repr(choices[c]) for c in close)}?"
-        if close
-        else ""
-    )
+    hint = did_you_mean(name, [*available, *AGENT_ALIASES], n=3, cutoff=0.5)
     aliases = ", ".join(f"{a!r} ({n})" for a, n in sorted(AGENT_ALIASES.items()))
     return ValueError(
         f"Unknown agent {name!r}.{hint} Available agents: "

@@ -2,29 +2,34 @@
 
 An :class:`Agent` holds its config, the policy network (rebuilt from the config and
 filled with the saved state dict), the observation-normalisation statistics and the
-metrics written when it was trained. See :mod:`rltutorial.agent_io` for the folder format
-and :mod:`rltutorial.agents` for the zoo of agents by name.
+metrics written when it was trained. See :mod:`rltutorial.agents.storage` for the folder
+format and :mod:`rltutorial.agents.zoo` for the zoo of agents by name.
+
+A feed-forward policy maps each observation to an action on its own; a recurrent one (an
+LSTM, sb3-contrib's ``RecurrentPPO``) carries a hidden state from step to step that must
+start fresh with every episode. :class:`PolicyActor` acts over episodes either way.
 """
 
 from __future__ import annotations
 
 import copy
-import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from rltutorial import agent_io
-from rltutorial.acting import PolicyActor, is_recurrent
-from rltutorial.algorithms import get_algorithm, torch_threads
+from rltutorial.agents import storage
+from rltutorial.algorithms import get_algorithm
 from rltutorial.config import validate_config
-from rltutorial.paths import models_dir
-from rltutorial.wrappers import NormalizationStats, NotVecNormalize, make_env
+from rltutorial.make import make_env
+from rltutorial.normalization import NormalizationStats, NotVecNormalize
+from rltutorial.observability import hides_magnets
+from rltutorial.paths import models_dir, recording_dirs
+from rltutorial.threads import torch_threads
 
-__all__ = ["Agent", "FIXED_KEYS"]
+__all__ = ["Agent", "PolicyActor", "FIXED_KEYS"]
 
 #: Config keys that shape the policy's inputs and outputs; an agent's environment
 #: cannot change them.
@@ -77,33 +82,33 @@ class Agent:
 
     @classmethod
     def from_folder(cls, folder: str | Path) -> Agent:
-        """Load an agent folder (see :mod:`rltutorial.agent_io`) without unpickling."""
+        """Load an agent folder (see :mod:`rltutorial.agents.storage`) without unpickling."""
         folder = Path(folder)
-        if not agent_io.is_agent_folder(folder):
+        if not storage.is_agent_folder(folder):
             raise ValueError(
-                f"{folder} is not an agent folder (needs {agent_io.CONFIG_FILE} and "
-                f"{agent_io.WEIGHTS_FILE})."
+                f"{folder} is not an agent folder (needs {storage.CONFIG_FILE} and "
+                f"{storage.WEIGHTS_FILE})."
             )
-        config = agent_io.read_config(folder)
+        config = storage.read_config(folder)
         env = make_env(config)
         policy = get_algorithm(config["algorithm"]).policy(
             config, env.observation_space, env.action_space
         )
-        state = agent_io.read_weights(folder)
+        state = storage.read_weights(folder)
         try:
             policy.load_state_dict(state)
         except RuntimeError as error:
             raise ValueError(
-                f"The weights {folder / agent_io.WEIGHTS_FILE} do not fit the network "
+                f"The weights {folder / storage.WEIGHTS_FILE} do not fit the network "
                 f"of its config (net_arch {config['net_arch']}): {error}"
             ) from None
-        normalization = agent_io.read_normalization(folder)
+        normalization = storage.read_normalization(folder)
         if config["normalize_observation"] and normalization is None:
             raise ValueError(
-                f"{folder / agent_io.NORMALIZATION_FILE} is missing, but the agent "
+                f"{folder / storage.NORMALIZATION_FILE} is missing, but the agent "
                 "normalises its observations."
             )
-        metrics = agent_io.read_metrics(folder)
+        metrics = storage.read_metrics(folder)
         return cls(folder.name, config, policy, normalization, metrics, folder)
 
     @classmethod
@@ -125,12 +130,12 @@ class Agent:
         policy = get_algorithm(config["algorithm"]).policy(
             config, env.observation_space, env.action_space
         )
-        return cls(agent_io.check_agent_name(name), config, policy)
+        return cls(storage.check_agent_name(name), config, policy)
 
     def save(self, folder: str | Path | None = None, overwrite: bool = False) -> Path:
         """Write the agent folder (default ``models/<name>``) atomically; return it."""
         folder = models_dir() / self.name if folder is None else Path(folder)
-        agent_io.write_agent_folder(
+        storage.write_agent_folder(
             folder,
             self.config,
             self.policy.state_dict(),
@@ -230,7 +235,7 @@ class Agent:
                 f"{', '.join(FIXED_KEYS)}."
             )
         config = validate_config({**self.config, **overrides})
-        if _hides_magnets(config) != _hides_magnets(self.config):
+        if hides_magnets(config) != hides_magnets(self.config):
             raise ValueError(
                 f"Cannot change partial_observability['hide_magnets'] of agent "
                 f"{self.name!r}: it changes what the policy sees. Noise, flicker and "
@@ -282,10 +287,10 @@ class Agent:
         -------
         DataFrame or (DataFrame, list of ndarray (H, W, 3))
             One row per step (step 0 is the state after reset; columns as
-            :func:`rltutorial.evaluation.step_frame` plus ``return``), and with
+            :func:`rltutorial.evaluation.episodes.step_frame` plus ``return``), and with
             ``render=True`` the frames.
         """
-        from rltutorial.evaluation import episode_frame_rows
+        from rltutorial.evaluation.episodes import episode_frame_rows
 
         env = self.make_env(render_mode="rgb_array" if render else None, **overrides)
         config = self.env_config(**overrides)
@@ -308,39 +313,88 @@ class Agent:
         return (episode, frames) if render else episode
 
     # ---------------------------------------------------------------- records
+    def recording(self, episode: int = 0) -> Path:
+        """The GIF recorded of episode ``episode`` (seed) after training.
+
+        Looked up next to the agent's own folder (``<root>/recordings/<name>/``, where
+        ``train(..., root=...)`` puts it), then in :func:`rltutorial.paths.recording_dirs`.
+
+        Raises
+        ------
+        FileNotFoundError
+            Naming the places searched.
+        """
+        places = [folder / self.name for folder in recording_dirs()]
+        if self.folder is not None:
+            places.insert(0, self.folder.parent.parent / "recordings" / self.name)
+        name = f"episode-{int(episode)}.gif"
+        for place in places:
+            if (place / name).is_file():
+                return place / name
+        searched = ", ".join(str(place) for place in dict.fromkeys(places))
+        raise FileNotFoundError(f"No recording {name} of {self.name!r} in {searched}.")
+
     def monitor(self) -> pd.DataFrame:
         """Training history from ``monitor.csv``.
 
         Rows are blocks of ``episodes`` consecutive training episodes: mean reward
         ``r``, mean length ``l`` (steps), wall time ``t`` (s) at the block's end.
         """
-        path = None if self.folder is None else self.folder / agent_io.MONITOR_FILE
+        path = None if self.folder is None else self.folder / storage.MONITOR_FILE
         if path is None or not path.is_file():
             raise FileNotFoundError(f"Agent {self.name!r} has no monitor file.")
         return pd.read_csv(path, comment="#")
 
     def export_sb3_zip(self, path: str | Path) -> Path:
-        """Write a standard Stable-Baselines3 zip (``PPO.load(path)`` elsewhere).
-
-        The observation statistics go next to it as ``<name>.normalization.json``;
-        apply them with :class:`~rltutorial.wrappers.NotVecNormalize`.
-        """
-        from stable_baselines3.common.vec_env import DummyVecEnv
-
-        path = Path(path).with_suffix(".zip")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        venv = DummyVecEnv([lambda: make_env(self.config)])
-        with warnings.catch_warnings():  # batch-size advice concerns training only
-            warnings.simplefilter("ignore", UserWarning)
-            model = get_algorithm(self.config["algorithm"]).build(self.config, venv)
-        model.policy.load_state_dict(self.policy.state_dict())
-        model.save(path)
-        if self.normalization is not None:
-            self.normalization.save(path.with_suffix(".normalization.json"))
-        return path
+        """Write a standard Stable-Baselines3 zip (``PPO.load(path)`` elsewhere); see
+        :func:`rltutorial.agents.storage.export_sb3_zip`."""
+        return storage.export_sb3_zip(
+            self.config, self.policy.state_dict(), self.normalization, path
+        )
 
 
-def _hides_magnets(config: Mapping[str, Any]) -> bool:
-    """Whether a config hides the magnet readings from the agent."""
-    settings = config.get("partial_observability") or {}
-    return bool(settings.get("hide_magnets", False))
+def is_recurrent(policy: Any) -> bool:
+    """Whether ``policy`` carries a hidden state between steps (an LSTM policy)."""
+    return hasattr(policy, "lstm_actor")
+
+
+class PolicyActor:
+    """Deterministic actions for N environments stepped in lock-step.
+
+    Parameters
+    ----------
+    policy : torch.nn.Module
+        A Stable-Baselines3 (or sb3-contrib recurrent) policy with ``predict``.
+    normalize : callable, optional
+        Turns raw flat observations (N, d) into what the policy was trained on.
+
+    Notes
+    -----
+    The first call starts new episodes (a recurrent policy's state is reset); every
+    later call continues them. Make a new actor (or call :meth:`reset`) per batch of
+    episodes.
+    """
+
+    def __init__(
+        self, policy: Any, normalize: Callable[[np.ndarray], np.ndarray] | None = None
+    ) -> None:
+        self.policy = policy
+        self.normalize = normalize or (lambda x: np.asarray(x, dtype=np.float32))
+        self.recurrent = is_recurrent(policy)
+        self.reset()
+
+    def reset(self) -> None:
+        """Start new episodes at the next call."""
+        self.state: Any = None
+
+    def __call__(self, observations: np.ndarray) -> np.ndarray:
+        """Actions (N, k) for raw observations (N, d) of the current step."""
+        observations = np.asarray(self.normalize(observations), dtype=np.float32)
+        with torch_threads(1):
+            if not self.recurrent:
+                return self.policy.predict(observations, deterministic=True)[0]
+            starts = np.full(len(observations), self.state is None)
+            actions, self.state = self.policy.predict(
+                observations, self.state, starts, deterministic=True
+            )
+        return actions

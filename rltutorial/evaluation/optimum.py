@@ -17,6 +17,7 @@ cached results for the evaluation seeds (``rltutorial/data/focus_optima.csv``), 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,12 +27,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rltutorial.envs.ranges import INCOMING_LABELS, QUAD_K1_LIMIT
+from rltutorial.envs.ranges import INCOMING_LABELS, LATTICE, QUAD_K1_LIMIT
 
 __all__ = [
     "OPTIMA_FILE",
-    "OPTIMUM_METHOD",
-    "FOCAL_STARTS",
     "Optimum",
     "focus_sigmas",
     "find_optimum",
@@ -40,13 +39,29 @@ __all__ = [
     "optimum_table",
     "focus_optima",
     "has_optimum_table",
+    "optimum_objectives",
 ]
 
 #: File name of the cached optima in :func:`rltutorial.paths.data_dir`.
 OPTIMA_FILE = "focus_optima.csv"
-#: Distances in m: entrance → Q1, Q1 → Q2, Q2 → Q3 (drifts and corrector), Q3 → screen.
-_DRIFTS = (0.17504, 0.428, 0.204 + 0.02 + 0.204, 0.179 + 0.02 + 0.45)
-_QUAD_LENGTH = 0.122
+
+
+def _gaps() -> tuple[tuple[float, ...], float]:
+    """Field-free lengths in m (entrance → Q1, Q1 → Q2, Q2 → Q3, Q3 → screen; a
+    corrector counts as drift for beam sizes) and the quadrupole length, from LATTICE.
+    """
+    gaps, length, quad = [], 0.0, 0.0
+    for kind, _, size in LATTICE:
+        if kind == "Quadrupole":
+            gaps.append(length)
+            length, quad = 0.0, size
+        else:
+            length += size
+    return (*gaps, length), quad
+
+
+#: Distances in m: entrance → Q1, Q1 → Q2, Q2 → Q3, Q3 → screen; quadrupole length in m.
+_DRIFTS, _QUAD_LENGTH = _gaps()
 #: How the table was computed (written into the CSV header).
 OPTIMUM_METHOD = (
     "objective sigma_x + sigma_y on AREABSCR1 over Q1, Q2, Q3 in [-72, 72] 1/m^2 "
@@ -254,12 +269,11 @@ def find_optimum(
 
 
 def _focus_incoming(seed: int) -> np.ndarray:
-    """Incoming beam of ``make_env(DEFAULT_CONFIG).reset(seed=seed)`` (11 numbers)."""
-    from rltutorial.config import DEFAULT_CONFIG
+    """Incoming beam of ``make_env(DEFAULT_CONFIG).reset(seed=seed)`` (11 numbers): the
+    environment's defaults are the workshop's focusing task."""
     from rltutorial.envs import AresEACheetah
-    from rltutorial.wrappers import env_kwargs
 
-    env = AresEACheetah(**env_kwargs(DEFAULT_CONFIG))
+    env = AresEACheetah()
     env.reset(seed=int(seed))
     return env.backend.get_incoming()
 
@@ -366,15 +380,16 @@ def optimum_table() -> pd.DataFrame:
 def has_optimum_table(config: Mapping[str, Any]) -> bool:
     """Whether the cached optima describe the episodes of ``config``.
 
-    True for the focusing problem the table was computed for: random incoming beam,
-    no misalignments, target beam all zeros (reward, actions, thresholds and starting
-    magnets may differ, they do not change what is achievable).
+    True for the focusing problem the table was computed for: the focus objective,
+    a random incoming beam, no misalignments, target beam all zeros (reward, actions,
+    thresholds and starting magnets may differ, they do not change what is achievable).
     """
     from rltutorial.config import validate_config
 
     config = validate_config(config)
     return (
-        config["incoming_mode"] == "random"
+        config["objective"] == "focus"
+        and config["incoming_mode"] == "random"
         and config["misalignment_mode"] == "constant"
         and not np.any(config["misalignment_values"] or [0.0])
         and config["target_beam_mode"] == "constant"
@@ -386,3 +401,31 @@ def focus_optima(seeds: Iterable[int]) -> np.ndarray:
     """Optimal ``sigma_x + sigma_y`` (m) for each seed; NaN where the table has no entry."""
     table = optimum_table()
     return table["objective"].reindex(list(seeds)).to_numpy(dtype=float)
+
+
+def optimum_objectives(
+    config: Mapping[str, Any], seeds: Iterable[int]
+) -> pd.Series | None:
+    """The best achievable ``sigma_x + sigma_y`` (m) of each seeded problem of ``config``.
+
+    The one rule for every yardstick in the package: None when the table does not
+    describe the config's problems (see :func:`has_optimum_table`) or is missing (with a
+    warning); otherwise a Series indexed by seed, NaN (with a warning) for seeds the
+    table does not cover.
+    """
+    if not has_optimum_table(config):
+        return None
+    seeds = list(seeds)
+    try:
+        optima = pd.Series(focus_optima(seeds), index=seeds)
+    except FileNotFoundError as error:
+        warnings.warn(f"{error} Optimality metrics are NaN.", stacklevel=2)
+        return None
+    missing = optima.index[optima.isna()]
+    if len(missing):
+        warnings.warn(
+            f"The optimum table has no entry for {len(missing)} of the seeds "
+            f"({missing[0]}..{missing[-1]}); their optimality metrics are NaN.",
+            stacklevel=2,
+        )
+    return optima
