@@ -42,6 +42,7 @@ def test_tiny_training_produces_a_loadable_agent(folders):
     folder = folders / "models" / "Tiny Agent"
     assert sorted(p.name for p in folder.iterdir()) == [
         "config.yaml",
+        "manifest.json",
         "metrics.json",
         "monitor.csv",
         "normalization.json",
