@@ -8,7 +8,9 @@ environment, e.g. to run a trained agent in a notebook.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -46,8 +48,14 @@ class NormalizationStats:
         )
 
     def normalize(self, observation: np.ndarray) -> np.ndarray:
-        """Normalise one flat observation."""
-        scaled = (np.asarray(observation) - np.asarray(self.mean)) / np.sqrt(
+        """Normalise flat observations (d,) or (N, d); d must be the statistics' size."""
+        observation = np.asarray(observation)
+        if observation.ndim == 0 or observation.shape[-1] != len(self.mean):
+            raise ValueError(
+                f"Observations of shape {observation.shape} do not fit statistics of "
+                f"{len(self.mean)} observation values."
+            )
+        scaled = (observation - np.asarray(self.mean)) / np.sqrt(
             np.asarray(self.var) + self.epsilon
         )
         return np.clip(scaled, -self.clip_obs, self.clip_obs).astype(np.float32)
@@ -60,19 +68,86 @@ class NormalizationStats:
 
     @classmethod
     def load(cls, path: str | Path) -> NormalizationStats:
-        """Read from JSON, checking the fields."""
+        """Read from JSON and :meth:`check` the fields.
+
+        Raises
+        ------
+        ValueError
+            Naming the file and the field: unreadable, missing or unknown fields, or a
+            value :meth:`check` refuses.
+        """
         try:
-            data = json.loads(Path(path).read_text())
-            stats = cls(**data)
-        except (OSError, json.JSONDecodeError, TypeError) as error:
+            data = json.loads(Path(path).read_bytes().decode("utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             raise ValueError(
                 f"Cannot read normalisation statistics from {path}: {error}"
             ) from None
-        if len(stats.mean) != len(stats.var):
+        fields = [item.name for item in dataclasses.fields(cls)]
+        if not isinstance(data, dict) or set(data) - set(fields):
             raise ValueError(
-                f"{path}: mean and var differ in length ({len(stats.mean)} vs {len(stats.var)})."
+                f"{path}: expected a JSON object with the fields {', '.join(fields)}, "
+                f"got {_shorten(data)}."
             )
+        missing = [name for name in ("mean", "var", "count") if name not in data]
+        if missing:
+            raise ValueError(f"{path}: field(s) {', '.join(missing)} missing.")
+        stats = cls(**data)
+        stats.check(str(path))
         return stats
+
+    def check(self, source: str = "normalisation statistics") -> None:
+        """Raise ValueError unless the statistics can normalise observations.
+
+        ``mean`` and ``var`` are equally long lists of finite numbers, ``var`` >= 0;
+        ``count``, ``clip_obs`` and ``epsilon`` are finite numbers > 0.
+        """
+        mean = _finite_vector(source, "mean", self.mean)
+        var = _finite_vector(source, "var", self.var)
+        if len(mean) != len(var):
+            raise ValueError(
+                f"{source}: mean and var differ in length ({len(mean)} vs {len(var)})."
+            )
+        if (var < 0).any():
+            index = int(np.argmax(var < 0))
+            raise ValueError(
+                f"{source}: var[{index}] = {var[index]:g} is negative; a variance is "
+                ">= 0."
+            )
+        for name in ("count", "clip_obs", "epsilon"):
+            value = getattr(self, name)
+            if not _is_number(value) or not math.isfinite(value) or value <= 0:
+                raise ValueError(
+                    f"{source}: {name} = {_shorten(value)} must be a finite number > 0."
+                )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _shorten(value: Any, limit: int = 100) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _finite_vector(source: str, name: str, values: Any) -> np.ndarray:
+    """``values`` as a float array if it is a non-empty list of finite numbers."""
+    if (
+        not isinstance(values, list)
+        or not values
+        or not all(_is_number(value) for value in values)
+    ):
+        raise ValueError(
+            f"{source}: {name} must be a non-empty list of numbers, got "
+            f"{_shorten(values)}."
+        )
+    array = np.asarray(values, dtype=float)
+    if not np.isfinite(array).all():
+        index = int(np.argmin(np.isfinite(array)))
+        raise ValueError(
+            f"{source}: {name}[{index}] = {array[index]} is not a finite number."
+        )
+    return array
 
 
 class NotVecNormalize(gym.ObservationWrapper):

@@ -9,7 +9,9 @@ import torch
 
 from rltutorial import list_agents, load_agent, save_config, validate_config
 from rltutorial.agents import REFERENCE_AGENT, Agent
+from rltutorial.agents import saving
 from rltutorial.agents import storage as agent_io
+from rltutorial.agents.manifest import write_manifest
 from rltutorial.agents.zoo import AGENT_ALIASES
 from rltutorial.evaluation import evaluate_agent
 from rltutorial.paths import models_dir
@@ -104,6 +106,7 @@ def test_weights_of_another_network_are_refused(zoo):
     save_config(
         {**config, "net_arch": [32]}, zoo / "Betty Gordon" / agent_io.CONFIG_FILE
     )
+    write_manifest(zoo / "Betty Gordon")  # a deliberate edit: only the shapes differ
     with pytest.raises(ValueError, match="do not fit the network"):
         load_agent("Betty Gordon")
 
@@ -117,13 +120,14 @@ def test_saved_agent_acts_like_the_original(tmp_path):
 
 
 def test_failed_save_leaves_nothing_behind(tmp_path):
-    """An error while writing leaves neither the agent folder nor a partial one."""
+    """An error while writing leaves neither the agent folder nor a partial one
+    (only the folder of locks)."""
     agent = Agent.untrained()
     with pytest.raises(AttributeError):
-        agent_io.write_agent_folder(
+        saving.write_agent_folder(
             tmp_path / "Broken", agent.config, {"w": "not a tensor"}, None, {}
         )
-    assert list(tmp_path.iterdir()) == []
+    assert [path.name for path in tmp_path.iterdir()] == [".locks"]
 
 
 def test_existing_agent_is_not_overwritten_by_default(tmp_path):
@@ -187,7 +191,7 @@ def test_compact_monitor_averages_blocks(tmp_path):
     source = tmp_path / "full.csv"
     rows = "\n".join(f"{r},{10 + r},{r * 1.5}" for r in range(10))
     source.write_text('#{"t_start": 0}\nr,l,t\n' + rows + "\n")
-    compact = agent_io.compact_monitor(source, tmp_path / "small.csv", max_rows=5)
+    compact = saving.compact_monitor(source, tmp_path / "small.csv", max_rows=5)
     table = pd.read_csv(compact, comment="#")
     assert compact.read_text().startswith('#{"t_start": 0}')
     assert list(table["r"]) == [0.5, 2.5, 4.5, 6.5, 8.5]
@@ -210,5 +214,6 @@ def test_log_length_features_need_raw_observations(tmp_path):
     config = agent_io.read_config(folder)
     config.update(policy_features="log_lengths", normalize_observation=True)
     save_config(config, folder / agent_io.CONFIG_FILE)
+    write_manifest(folder)
     with pytest.raises(ValueError, match="normalize_observation"):
         Agent.from_folder(folder)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rltutorial.agents import storage
+from rltutorial.agents import saving, storage
 from rltutorial.algorithms import get_algorithm
 from rltutorial.config import validate_config
 from rltutorial.make import make_env
@@ -82,33 +82,16 @@ class Agent:
 
     @classmethod
     def from_folder(cls, folder: str | Path) -> Agent:
-        """Load an agent folder (see :mod:`rltutorial.agents.storage`) without unpickling."""
+        """Load and check an agent folder without unpickling (see
+        :func:`rltutorial.agents.storage.read_agent`).
+
+        Raises
+        ------
+        ValueError
+            Naming the file that is missing, damaged or does not fit the others.
+        """
         folder = Path(folder)
-        if not storage.is_agent_folder(folder):
-            raise ValueError(
-                f"{folder} is not an agent folder (needs {storage.CONFIG_FILE} and "
-                f"{storage.WEIGHTS_FILE})."
-            )
-        config = storage.read_config(folder)
-        env = make_env(config)
-        policy = get_algorithm(config["algorithm"]).policy(
-            config, env.observation_space, env.action_space
-        )
-        state = storage.read_weights(folder)
-        try:
-            policy.load_state_dict(state)
-        except RuntimeError as error:
-            raise ValueError(
-                f"The weights {folder / storage.WEIGHTS_FILE} do not fit the network "
-                f"of its config (net_arch {config['net_arch']}): {error}"
-            ) from None
-        normalization = storage.read_normalization(folder)
-        if config["normalize_observation"] and normalization is None:
-            raise ValueError(
-                f"{folder / storage.NORMALIZATION_FILE} is missing, but the agent "
-                "normalises its observations."
-            )
-        metrics = storage.read_metrics(folder)
+        config, policy, normalization, metrics = storage.read_agent(folder)
         return cls(folder.name, config, policy, normalization, metrics, folder)
 
     @classmethod
@@ -135,7 +118,7 @@ class Agent:
     def save(self, folder: str | Path | None = None, overwrite: bool = False) -> Path:
         """Write the agent folder (default ``models/<name>``) atomically; return it."""
         folder = models_dir() / self.name if folder is None else Path(folder)
-        storage.write_agent_folder(
+        saving.write_agent_folder(
             folder,
             self.config,
             self.policy.state_dict(),
@@ -347,8 +330,8 @@ class Agent:
 
     def export_sb3_zip(self, path: str | Path) -> Path:
         """Write a standard Stable-Baselines3 zip (``PPO.load(path)`` elsewhere); see
-        :func:`rltutorial.agents.storage.export_sb3_zip`."""
-        return storage.export_sb3_zip(
+        :func:`rltutorial.agents.saving.export_sb3_zip`."""
+        return saving.export_sb3_zip(
             self.config, self.policy.state_dict(), self.normalization, path
         )
 

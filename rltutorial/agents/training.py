@@ -27,8 +27,10 @@ from typing import Any
 
 import numpy as np
 
+from rltutorial.agents import saving
 from rltutorial.agents import storage as agent_io
 from rltutorial.agents.agent import Agent, PolicyActor
+from rltutorial.agents.swap import claim_run
 from rltutorial.algorithms import EVAL_CRITERIA, get_algorithm
 from rltutorial.config import validate_config
 from rltutorial.envs.ranges import BEAM_LABELS
@@ -297,7 +299,8 @@ def train(
     ValueError
         For an invalid config or run name.
     FileExistsError
-        If the agent exists and ``overwrite`` is False (checked before training).
+        If the agent exists and ``overwrite`` is False, or another process is training
+        an agent of the same name (a ``RunInProgressError``); checked before training.
 
     Warns
     -----
@@ -310,36 +313,31 @@ def train(
     out = OutputFolders.under(root)
     folder = out.models / name
     zoos = zoo_dirs() if root is None else [out.models]
-    existing = [zoo / name for zoo in zoos if (zoo / name).exists()]
-    if existing and not overwrite:
-        raise FileExistsError(
-            f"An agent named {name!r} exists in {existing[0].parent}; choose another "
-            "run_name or pass overwrite=True."
+    with claim_run(out.runs, folder, zoos, overwrite):  # fails at once if taken
+        with torch_threads(1):
+            run = _learn(config, progress_bar, out.runs)
+        if run.interrupted:
+            warnings.warn(
+                f"Training of {name!r} interrupted after {run.timesteps} steps; saving "
+                f"the policy from step {run.snapshot.timesteps}.",
+                TrainingInterrupted,
+                stacklevel=2,
+            )
+        metrics = {"agent": name, "training": _training_metrics(config, run)}
+        saving.write_agent_folder(
+            folder,
+            config,
+            run.snapshot.state_dict,
+            run.snapshot.normalization,
+            metrics,
+            out.runs / name / agent_io.MONITOR_FILE,
+            overwrite=overwrite,
         )
-    with torch_threads(1):
-        run = _learn(config, progress_bar, out.runs)
-    if run.interrupted:
-        warnings.warn(
-            f"Training of {name!r} interrupted after {run.timesteps} steps; saving the "
-            f"policy from step {run.snapshot.timesteps}.",
-            TrainingInterrupted,
-            stacklevel=2,
-        )
-    metrics = {"agent": name, "training": _training_metrics(config, run)}
-    agent_io.write_agent_folder(
-        folder,
-        config,
-        run.snapshot.state_dict,
-        run.snapshot.normalization,
-        metrics,
-        out.runs / name / agent_io.MONITOR_FILE,
-        overwrite=overwrite,
-    )
-    agent = Agent.from_folder(folder)
-    if evaluation_episodes:
-        update_metrics(agent, evaluation_episodes)
-    if recorded_episodes and not run.interrupted:
-        record_episodes(agent, recorded_episodes, folder=out.recordings / name)
+        agent = Agent.from_folder(folder)
+        if evaluation_episodes:
+            update_metrics(agent, evaluation_episodes)
+        if recorded_episodes and not run.interrupted:
+            record_episodes(agent, recorded_episodes, folder=out.recordings / name)
     logger.info("Saved agent %r to %s", name, folder)
     return agent
 
@@ -360,7 +358,7 @@ def update_metrics(agent: Agent, n: int = 200, seed: int = 0) -> dict[str, Any]:
         behaviour=evaluation.behaviour,
     )
     if agent.folder is not None:
-        agent_io.write_metrics(agent.folder, agent.metrics)
+        saving.write_metrics(agent.folder, agent.metrics)
     return agent.metrics
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rltutorial.agents import storage
+from rltutorial.agents import storage, swap
 from rltutorial.agents.agent import Agent
 from rltutorial.paths import zoo_dirs
 from rltutorial.registry import did_you_mean
@@ -40,10 +40,15 @@ def list_agents() -> list[str]:
 
 
 def _agent_folders() -> dict[str, Path]:
-    """Agent name -> folder; the first zoo folder that holds a name wins."""
+    """Agent name -> folder; the first zoo folder that holds a name wins.
+
+    Interrupted saves are recovered and abandoned leftovers deleted on the way
+    (:func:`rltutorial.agents.swap.tidy`).
+    """
     found: dict[str, Path] = {}
     for folder in reversed(zoo_dirs()):
         if folder.is_dir():
+            swap.tidy(folder)
             found.update(
                 (p.name, p) for p in folder.iterdir() if storage.is_agent_folder(p)
             )
@@ -112,6 +117,7 @@ def load_agent(name: str) -> Agent:
     ------
     ValueError
         For an unknown name (listing the available agents and close matches), or a
-        damaged agent folder (naming the file).
+        damaged agent folder (naming the file; see
+        :func:`rltutorial.agents.storage.read_agent` for what is checked).
     """
     return Agent.from_folder(agent_folder(name))
