@@ -90,8 +90,7 @@ class Algorithm:
     description : str
         One line for users.
     on_policy : bool
-        Whether it learns from rollouts of ``n_envs × n_steps`` (PPO) rather than from
-        a replay buffer (TD3, SAC); its ``batch_size`` must fit in one rollout.
+        Learns from rollouts of ``n_envs × n_steps`` (PPO; ``batch_size`` must fit).
     """
 
     build: Callable[..., Any]
