@@ -5,13 +5,17 @@
   statistics, batched (one Cheetah call per step for all) or one by one.
 - :func:`make_batched_env`: the batched ``VecEnv`` alone (evaluation uses it).
 - :func:`env_kwargs`: the task's keyword arguments in a config.
+- :func:`base_env`: the bare environment of a config on a backend (:data:`BACKENDS`:
+  ``"cheetah"``, the simulation; ``"epics"``, a machine over EPICS; or a
+  :class:`~rltutorial.envs.Backend` object).
 
 The environment classes themselves (:mod:`rltutorial.envs`) know nothing of configs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import inspect
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +31,19 @@ from gymnasium.wrappers import (
 )
 
 from rltutorial.config import validate_config
-from rltutorial.envs.ares_ea import AresEACheetah, task_defaults
+from rltutorial.envs.ares_ea import AresEA, AresEACheetah, task_defaults
+from rltutorial.envs.backend import Backend
 from rltutorial.observability import (
     PartialObservation,
     observes_partially,
     vec_partial_observation,
 )
+from rltutorial.registry import lookup
 from rltutorial.wrappers import FilterAction, RecordEpisodes
 
 __all__ = [
+    "BACKENDS",
+    "base_env",
     "make_env",
     "make_vec_env",
     "make_batched_env",
@@ -46,6 +54,11 @@ __all__ = [
 MONITOR_KEYWORDS = ("is_success", "mae_focus", "mae_all")
 #: Config keys of the task itself, passed to :class:`~rltutorial.envs.AresEACheetah`.
 TASK_KEYS = tuple(task_defaults())
+#: Task keys that describe the simulated machine (incoming beam, misalignments), not
+#: the task: a backend takes them, :class:`~rltutorial.envs.AresEA` does not.
+MACHINE_KEYS = tuple(
+    key for key in TASK_KEYS if key not in inspect.signature(AresEA.__init__).parameters
+)
 
 
 def env_kwargs(config: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -54,11 +67,77 @@ def env_kwargs(config: Mapping[str, Any] | None) -> dict[str, Any]:
     return {key: config[key] for key in TASK_KEYS}
 
 
+def _cheetah(kwargs: dict[str, Any], render_mode: str | None, **options: Any) -> AresEA:
+    if options:
+        raise ValueError(
+            f"The cheetah backend takes no options, got {sorted(options)}; they are "
+            "for backend='epics' (e.g. address='127.0.0.1:5064')."
+        )
+    return AresEACheetah(render_mode=render_mode, **kwargs)
+
+
+def _epics(kwargs: dict[str, Any], render_mode: str | None, **options: Any) -> AresEA:
+    from rltutorial.machine import EpicsBackend
+
+    machine = {key: kwargs.pop(key) for key in MACHINE_KEYS}
+    backend = EpicsBackend(**{**machine, **options})
+    return AresEA(backend=backend, render_mode=render_mode, **kwargs)
+
+
+#: Backends by name: (task keyword arguments, render_mode, **options) -> environment.
+#: ``"epics"`` options are those of :class:`~rltutorial.machine.EpicsBackend`.
+BACKENDS: dict[str, Callable[..., AresEA]] = {"cheetah": _cheetah, "epics": _epics}
+
+
+def base_env(
+    config: Mapping[str, Any] | None = None,
+    backend: str | Backend = "cheetah",
+    render_mode: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    **backend_options: Any,
+) -> AresEA:
+    """The bare environment of a config (no wrappers) on a backend.
+
+    Parameters
+    ----------
+    config : dict, optional
+        Validated with :func:`~rltutorial.config.validate_config`.
+    backend : str or Backend
+        ``"cheetah"`` (simulation), ``"epics"`` (a machine over Channel Access: pass
+        ``address="host:port"`` and other :class:`~rltutorial.machine.EpicsBackend`
+        options), or a :class:`~rltutorial.envs.Backend` object (its own incoming beam
+        and misalignment settings apply; the config's are ignored).
+    render_mode : {"rgb_array", None}
+        Rendering of the environment.
+    overrides : dict, optional
+        Task keyword arguments that replace the config's (e.g. ``action_mode``).
+    **backend_options
+        Options of a backend given by name.
+
+    Returns
+    -------
+    AresEA
+    """
+    kwargs = {**env_kwargs(config), **dict(overrides or {})}
+    if isinstance(backend, Backend):
+        if backend_options:
+            raise ValueError(
+                f"Options {sorted(backend_options)} are for a backend given by name; "
+                "this backend object is already built."
+            )
+        task = {key: value for key, value in kwargs.items() if key not in MACHINE_KEYS}
+        return AresEA(backend=backend, render_mode=render_mode, **task)
+    build = lookup(BACKENDS, backend, "backend")
+    return build(kwargs, render_mode, **backend_options)
+
+
 def make_env(
     config: Mapping[str, Any] | None = None,
     record_video: bool | str | Path = False,
     monitor_filename: str | Path | None = None,
     render_mode: str | None = None,
+    backend: str | Backend = "cheetah",
+    **backend_options: Any,
 ) -> gym.Env:
     """Build the ARES-EA environment an agent sees, from a config.
 
@@ -81,6 +160,12 @@ def make_env(
         Log episode statistics with Stable-Baselines3's ``Monitor`` to this CSV.
     render_mode : {"rgb_array", None}
         Rendering of the base environment (``record_video`` implies ``"rgb_array"``).
+    backend : str or Backend
+        The machine: ``"cheetah"`` (default, the simulation), ``"epics"`` (a machine
+        over EPICS, e.g. ``make_env(config, backend="epics", address="127.0.0.1:5064")``)
+        or a :class:`~rltutorial.envs.Backend` object (see :func:`base_env`).
+    **backend_options
+        Options of a backend given by name.
 
     Returns
     -------
@@ -88,7 +173,7 @@ def make_env(
     """
     config = validate_config(config)
     render_mode = "rgb_array" if record_video else render_mode
-    env: gym.Env = AresEACheetah(render_mode=render_mode, **env_kwargs(config))
+    env: gym.Env = base_env(config, backend, render_mode, **backend_options)
     if config["time_limit"] is not None:
         env = TimeLimit(env, max_episode_steps=config["time_limit"])
     env = FilterObservation(env, list(config["filter_observation"]))
