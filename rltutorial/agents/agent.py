@@ -23,6 +23,7 @@ import pandas as pd
 from rltutorial.agents import saving, storage
 from rltutorial.algorithms import get_algorithm
 from rltutorial.config import validate_config
+from rltutorial.envs.backend import Backend
 from rltutorial.make import make_env
 from rltutorial.normalization import NormalizationStats, NotVecNormalize
 from rltutorial.observability import hides_magnets
@@ -226,13 +227,21 @@ class Agent:
             )
         return config
 
-    def make_env(self, render_mode: str | None = None, **overrides: Any):
+    def make_env(
+        self,
+        render_mode: str | None = None,
+        backend: str | Backend = "cheetah",
+        **overrides: Any,
+    ):
         """The agent's environment (normalised observations), optionally modified.
 
         Parameters
         ----------
         render_mode : {"rgb_array", None}
             Rendering of the environment.
+        backend : str or Backend
+            The machine (see :func:`rltutorial.make_env`): the simulation by default,
+            or e.g. an :class:`~rltutorial.machine.EpicsBackend`.
         **overrides
             Config keys to change, e.g. ``misalignment_mode="random"``.
 
@@ -241,7 +250,9 @@ class Agent:
         gym.Env
             :func:`rltutorial.make_env` wrapped in :class:`NotVecNormalize`.
         """
-        env = make_env(self.env_config(**overrides), render_mode=render_mode)
+        env = make_env(
+            self.env_config(**overrides), render_mode=render_mode, backend=backend
+        )
         if self.normalization is not None:
             env = NotVecNormalize(env, self.normalization)
         return env
@@ -251,6 +262,7 @@ class Agent:
         seed: int | None = None,
         render: bool = False,
         max_steps: int | None = None,
+        backend: str | Backend = "cheetah",
         **overrides: Any,
     ) -> pd.DataFrame | tuple[pd.DataFrame, list[np.ndarray]]:
         """Run one episode with the deterministic policy.
@@ -263,6 +275,8 @@ class Agent:
             Also return the rendered screen images (slow: about 0.2 s each).
         max_steps : int, optional
             Stop after this many steps; defaults to ``time_limit`` (100 if None).
+        backend : str or Backend
+            The machine, as for :meth:`make_env`.
         **overrides
             Config changes, as for :meth:`make_env`.
 
@@ -275,7 +289,9 @@ class Agent:
         """
         from rltutorial.evaluation.episodes import episode_frame_rows
 
-        env = self.make_env(render_mode="rgb_array" if render else None, **overrides)
+        env = self.make_env(
+            render_mode="rgb_array" if render else None, backend=backend, **overrides
+        )
         config = self.env_config(**overrides)
         limit = max_steps or config["time_limit"] or 100
         observation, info = env.reset(seed=seed)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from rltutorial.config import validate_config
+from rltutorial.envs.backend import Backend
 from rltutorial.evaluation.metrics import DEFAULT_THRESHOLD
 from rltutorial.evaluation.optimum import optimum_objectives
 from rltutorial.optimisers.problem import TuningProblem, check_count, check_seed
@@ -112,6 +113,7 @@ def compare_methods(
     threshold: float = DEFAULT_THRESHOLD,
     include_position: bool | None = None,
     progress: bool = True,
+    backend: str | Backend = "cheetah",
 ) -> pd.DataFrame:
     """Tune the same ``n`` seeded problems with each method and compare the outcomes.
 
@@ -135,6 +137,10 @@ def compare_methods(
         asks for them (``objective: "full"``).
     progress : bool
         Show a progress bar (see :func:`rltutorial.progress.progress_bar`).
+    backend : str or Backend
+        The machine every method tunes (see :class:`TuningProblem`): the simulation by
+        default, or e.g. ``EpicsBackend(address, hidden_state="seeded")`` for the same
+        problems on the virtual machine.
 
     Returns
     -------
@@ -167,7 +173,7 @@ def compare_methods(
         for runner in runners:
             for problem_seed in range(seed, seed + n):
                 problem = TuningProblem(
-                    problem_seed, budget, config, threshold, include_position
+                    problem_seed, budget, config, threshold, include_position, backend
                 )
                 results.append(tune_problem(runner, problem))
                 bar.update()

@@ -24,9 +24,10 @@ import pandas as pd
 from rltutorial.config import validate_config
 from rltutorial.envs.actions import get_action_mode
 from rltutorial.envs.ares_ea import AresEACheetah
+from rltutorial.envs.backend import Backend
 from rltutorial.envs.ranges import BEAM_LABELS, MAGNET_LABELS
 from rltutorial.evaluation.metrics import DEFAULT_THRESHOLD, judges_positions
-from rltutorial.make import env_kwargs
+from rltutorial.make import base_env, env_kwargs
 from rltutorial.rewards import OBJECTIVE_WEIGHTS, objective
 
 __all__ = [
@@ -118,6 +119,10 @@ class TuningProblem:
     include_position : bool, optional
         Evaluate mu_x and mu_y as well as sigma_x and sigma_y; by default when the task
         asks for them (``objective: "full"``).
+    backend : str or Backend
+        The machine the settings are measured on (see :func:`rltutorial.make_env`):
+        the simulation by default, or e.g. an :class:`~rltutorial.machine.EpicsBackend`
+        with ``hidden_state="seeded"`` (the same problem on the virtual machine).
 
     Attributes
     ----------
@@ -138,6 +143,7 @@ class TuningProblem:
         config: Mapping[str, Any] | None = None,
         threshold: float = DEFAULT_THRESHOLD,
         include_position: bool | None = None,
+        backend: str | Backend = "cheetah",
     ) -> None:
         self.seed = check_seed(seed)
         self.budget = check_count("budget", budget)
@@ -153,7 +159,8 @@ class TuningProblem:
         self.low = mode.magnet_low[self.indices].astype(float)
         self.high = mode.magnet_high[self.indices].astype(float)
         self.start = _draw_start(self.config, self.seed)
-        self.env = AresEACheetah(**{**env_kwargs(self.config), "action_mode": "direct"})
+        self.backend = backend
+        self.env = base_env(self.config, backend, overrides={"action_mode": "direct"})
         _, info = self.env.reset(seed=self.seed, options=self.start)
         self.initial_magnets = info["magnets"]
         self.initial_beam = info["beam"]

@@ -188,6 +188,7 @@ def _run_agent(agent: Agent, problem: TuningProblem) -> None:
         seed=problem.seed,
         max_steps=problem.budget,
         time_limit=problem.budget,
+        backend=problem.backend,
         **overrides,
     )
     magnets = episode[["Q1", "Q2", "CV", "Q3", "CH"]].to_numpy()
