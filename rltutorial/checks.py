@@ -26,7 +26,7 @@ __all__ = [
     "vector",
     "subset",
     "flag",
-    "optional_string",
+    "folder_name",
     "bounds",
     "layers",
     "settings",
@@ -59,6 +59,26 @@ def _is_number(value: Any) -> bool:
     )
 
 
+def _is_finite(value: Any) -> bool:
+    """A finite number; an integer too large for a float (``10**400``) is not."""
+    try:
+        return _is_number(value) and bool(np.isfinite(float(value)))
+    except OverflowError:
+        return False
+
+
+def _is_integer(value: Any) -> bool:
+    """An int or numpy integer, not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _same_kind(value: Any, item: Any) -> bool:
+    """Whether ``value`` may stand for ``item``: both text or both integers."""
+    if isinstance(item, str):
+        return isinstance(value, str)
+    return _is_integer(value) and _is_integer(item)
+
+
 def choice(registry: Callable[[], Collection[str]]) -> Check:
     """Check that a value is one of the names ``registry()`` holds at validation time."""
 
@@ -83,8 +103,8 @@ def number(
         if value is None and optional:
             return
         kind = "an integer" if integer else "a number"
-        ok = _is_number(value) and (not integer or float(value).is_integer())
-        if not ok or not np.isfinite(value) or not low <= value <= high:
+        ok = _is_finite(value) and (not integer or float(value).is_integer())
+        if not ok or not low <= value <= high:
             fail(
                 key,
                 value,
@@ -108,22 +128,27 @@ def vector(
                 value,
                 f"a list of {size} numbers" + (" or None" if optional else ""),
             )
-        if not all(_is_number(v) and np.isfinite(v) for v in value):
+        if not all(_is_finite(v) for v in value):
             fail(key, value, f"a list of {size} finite numbers")
         if limits is not None and np.any(np.abs(np.asarray(value, float)) > limits):
-            fail(key, value, f"a list of {size} numbers within ±{list(limits)}")
+            shown = ", ".join(f"{limit:g}" for limit in limits)
+            fail(key, value, f"a list of {size} numbers within ±[{shown}]")
 
     return check
 
 
 def subset(valid: tuple) -> Check:
-    """Check a non-empty list of distinct items taken from ``valid``."""
+    """Check a non-empty list of distinct items taken from ``valid``.
+
+    An item must be of the kind of the valid ones: text for text, an integer for
+    integers (``True`` and ``0.0`` do not stand for 0).
+    """
 
     def check(key: str, value: Any) -> None:
         items = list(value) if isinstance(value, (list, tuple)) else None
         if (
             not items
-            or any(isinstance(v, bool) or v not in valid for v in items)
+            or not all(any(_same_kind(v, c) and v == c for c in valid) for v in items)
             or len(set(items)) != len(items)
         ):
             fail(key, value, f"a non-empty list of distinct items from {list(valid)}")
@@ -137,10 +162,39 @@ def flag(key: str, value: Any) -> None:
         fail(key, value, "True or False")
 
 
-def optional_string(key: str, value: Any) -> None:
-    """Check a non-empty string or None."""
-    if value is not None and (not isinstance(value, str) or not value.strip()):
-        fail(key, value, "a non-empty string or None")
+#: Characters a folder name may not hold (on Windows, macOS or Linux).
+FORBIDDEN_IN_NAMES = frozenset('/\\:*?"<>|')
+
+
+def folder_name(max_bytes: int = 200) -> Check:
+    """Check None or a name that can name a folder on every platform.
+
+    Non-empty text of at most ``max_bytes`` bytes in UTF-8 (a file system allows
+    255, and hidden working names add a few), without surrounding spaces, a leading
+    dot, control characters or any of ``/ \\ : * ? " < > |``.
+    """
+
+    def check(key: str, value: Any) -> None:
+        if value is None:
+            return
+        if (
+            not isinstance(value, str)
+            or not value.strip()
+            or value != value.strip()
+            or value.startswith(".")
+            or FORBIDDEN_IN_NAMES & set(value)
+            or any(ord(c) < 32 or ord(c) == 127 for c in value)
+            or len(value.encode("utf-8", "surrogatepass")) > max_bytes
+        ):
+            fail(
+                key,
+                value,
+                f"None or a folder name of 1 to {max_bytes} bytes: letters, digits, "
+                "spaces, '-' or '_' (no leading dot, surrounding spaces, control "
+                'characters or any of / \\ : * ? " < > |)',
+            )
+
+    return check
 
 
 def bounds(key: str, value: Any) -> None:

@@ -32,9 +32,9 @@ from rltutorial.checks import (
     choice,
     fail,
     flag,
+    folder_name,
     layers,
     number,
-    optional_string,
     settings,
     subset,
     unknown_keys_error,
@@ -72,6 +72,8 @@ MAX_ENVS = 4096
 MAX_STEPS_PER_ROLLOUT = 100_000
 MAX_TIMESTEPS = 10**9
 MAX_BUFFER = 10**7
+#: Longest run name in bytes (UTF-8): a folder name, with room for hidden working names.
+MAX_NAME_BYTES = 200
 #: Largest constant misalignment in m (the random ones stay within ±2 mm).
 MAX_MISALIGNMENT = 1e-2
 
@@ -196,7 +198,7 @@ CONFIG_KEYS: dict[str, ConfigKey] = dict(
         # -------------------------------------------------------------- training
         ("algorithm", ConfigKey("ppo", choice(lambda: ALGORITHM_REGISTRY),
               f"training algorithm: {_ALGORITHM_NAMES} (rltutorial.algorithms)")),
-        ("run_name", ConfigKey(None, optional_string,
+        ("run_name", ConfigKey(None, folder_name(MAX_NAME_BYTES),
               "the agent's name and folder (None: a new person-like name)")),
         ("seed", ConfigKey(None, number(0, 2**32 - 1, optional=True, integer=True),
               "seed of network initialisation, sampling and environments (None: "

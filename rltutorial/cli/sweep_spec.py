@@ -13,8 +13,9 @@ point. A YAML sweep file holds the same (read with :func:`rltutorial.safe_yaml.l
     retries: 1
 
 Write ``START:STOP:NUM`` in a file in quotes (``"-30:30:20"``): unquoted, YAML 1.1
-reads ``30:30:20`` as a base-60 number. Values given as text become numbers where
-they look like numbers (``1e8`` is 100000000.0, which plain YAML leaves as text).
+reads ``30:30:20`` as a base-60 number. ``1e8`` is the number 100000000.0 (the
+bounded loader reads exponents as YAML 1.2 does), and so is text that looks like a
+number (``"1e8"``). The loader refuses aliases, duplicate keys and oversized files.
 
 Names are checked against the backend (:data:`SWEEP_COMMAND_BACKENDS`) before any
 simulation runs; the error names the bad name and the valid choices.
