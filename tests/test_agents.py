@@ -8,8 +8,7 @@ import pytest
 import torch
 
 from rltutorial import list_agents, load_agent, save_config, validate_config
-from rltutorial.agents import REFERENCE_AGENT, Agent
-from rltutorial.agents import saving
+from rltutorial.agents import REFERENCE_AGENT, Agent, saving
 from rltutorial.agents import storage as agent_io
 from rltutorial.agents.manifest import write_manifest
 from rltutorial.agents.zoo import AGENT_ALIASES
