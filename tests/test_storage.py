@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -253,3 +254,40 @@ def test_a_reader_sees_the_old_or_the_new_folder_during_a_swap(tmp_path):
         staged.rename(folder)
     reader.join(timeout=120)
     assert result["agent"].act(OBSERVATIONS) == pytest.approx(new.act(OBSERVATIONS))
+
+
+def _resave_zoo():
+    """scripts/resave_zoo.py as a module."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "resave_zoo.py"
+    spec = importlib.util.spec_from_file_location("resave_zoo", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_resave_script_adds_a_manifest_and_keeps_the_files(models):
+    """resave_zoo.py gives an older folder a manifest, leaves its files byte for byte,
+    and the agent then loads without a warning."""
+    Agent.untrained(name="Kim", seed=1).save()
+    (models / "Kim" / MANIFEST_FILE).unlink()
+    before = {p.name: p.read_bytes() for p in (models / "Kim").iterdir()}
+    assert _resave_zoo().main(["--all"]) == 0
+    after = {p.name: p.read_bytes() for p in (models / "Kim").iterdir()}
+    assert after.pop(MANIFEST_FILE) and after == before
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_agent("Kim")
+
+
+def test_resave_script_refuses_a_damaged_agent(models, capsys):
+    """A folder that fails its checks is reported and not given a manifest."""
+    Agent.untrained(name="Kim", seed=1).save()
+    (models / "Kim" / MANIFEST_FILE).unlink()
+    _flip_tensor_bytes(models / "Kim" / agent_io.WEIGHTS_FILE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert _resave_zoo().main(["Kim"]) == 1
+    assert "NOT re-saved" in capsys.readouterr().err
+    assert not (models / "Kim" / MANIFEST_FILE).exists()
