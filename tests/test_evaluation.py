@@ -10,7 +10,12 @@ from rltutorial.envs import simulate_screen_beam
 from rltutorial.envs.ranges import INCOMING_HIGH, INCOMING_LOW, MAGNET_LIMITS
 from rltutorial.evaluation import evaluate_agent, rollout
 from rltutorial.evaluation.episodes import step_frame
-from rltutorial.evaluation.metrics import describe_behaviour, summarize
+from rltutorial.evaluation.metrics import (
+    describe_behaviour,
+    resolution_floor,
+    resolved_objective,
+    summarize,
+)
 from rltutorial.evaluation.optimum import (
     find_optimum,
     focus_sigmas,
@@ -59,6 +64,7 @@ def test_summarize_hand_computed_errors_and_success():
     assert metrics["mean_return"] == pytest.approx(0.75)
     assert metrics["early_end_rate"] == 0.0  # both ended by the time limit
     assert np.isnan(metrics["near_optimal_rate"])
+    assert np.isnan(metrics["median_resolution_ratio"])
 
 
 def test_summarize_thresholds_are_arguments():
@@ -75,6 +81,43 @@ def test_summarize_optimality_against_given_optima():
     metrics = summarize(episodes, optima=pd.Series({0: 30 * UM, 1: 20 * UM}))
     assert metrics["near_optimal_rate"] == 0.5
     assert metrics["median_optimality_ratio"] == pytest.approx((4 / 3 + 3) / 2)
+
+
+def test_resolution_floor_is_one_binned_pixel():
+    """Binning 4: 4 × 3.3198 µm = 13.2792 µm wide, 4 × 2.4469 µm = 9.7876 µm high."""
+    np.testing.assert_allclose(resolution_floor(), [13.2792 * UM, 9.7876 * UM])
+    np.testing.assert_allclose(resolution_floor(1), [3.3198 * UM, 2.4469 * UM])
+    for bad in (0, 2.0, True):
+        with pytest.raises(ValueError, match="binning"):
+            resolution_floor(bad)
+
+
+def test_resolved_objective_floors_each_plane():
+    """(10, 30) µm -> 13.2792 + 30; (12, 9) µm -> 13.2792 + 9.7876; (50, 10) unchanged."""
+    values = resolved_objective(np.array([10, 12, 50]) * UM, np.array([30, 9, 10]) * UM)
+    np.testing.assert_allclose(values, np.array([43.2792, 23.0668, 60.0]) * UM)
+
+
+def test_summarize_resolution_aware_ratios_by_hand():
+    """Finals (10, 30) and (12, 9) µm against optima (2, 3) and (3, 4) µm: raw ratios 8
+    and 3; floored 43.2792 / 23.0668 = 1.87626 and 23.0668 / 23.0668 = 1."""
+    episodes = _episodes([(10 * UM, 30 * UM), (12 * UM, 9 * UM)])
+    optima = pd.DataFrame(
+        {"sigma_x": [2 * UM, 3 * UM], "sigma_y": [3 * UM, 4 * UM]}, index=[0, 1]
+    )
+    optima["objective"] = optima["sigma_x"] + optima["sigma_y"]
+    metrics = summarize(episodes, optima=optima)
+    assert metrics["median_optimality_ratio"] == pytest.approx(5.5)
+    assert metrics["near_optimal_rate"] == 0.0
+    assert metrics["median_resolution_ratio"] == pytest.approx(
+        (43.2792 / 23.0668 + 1) / 2
+    )
+    assert metrics["resolution_near_optimal_rate"] == 0.5
+    note = describe_behaviour(metrics)
+    assert "in simulation" in note and "50% at the screen's resolution" in note
+    only_raw = summarize(episodes, optima=optima["objective"])
+    assert only_raw["median_optimality_ratio"] == pytest.approx(5.5)
+    assert np.isnan(only_raw["median_resolution_ratio"])
 
 
 def test_summarize_include_position_judges_mu():
@@ -125,6 +168,7 @@ def test_evaluate_agent_returns_metrics_episodes_and_plot():
     assert evaluation.metrics["n_episodes"] == 4
     assert 0.0 <= evaluation.metrics["success_rate"] <= 1.0
     assert np.isfinite(evaluation.metrics["median_optimality_ratio"])
+    assert np.isfinite(evaluation.metrics["median_resolution_ratio"])
     assert evaluation.plot().axes
 
 

@@ -268,3 +268,86 @@ def test_evaluate_rejects_malformed_settings():
     with pytest.raises(ValueError, match="finite"):
         problem.evaluate(np.array([0.0, np.nan, 1.0]))
     assert problem.simulations == 0
+
+
+class _OperatorView:
+    """What an operator has of a problem: bounds, target, readings and the knobs.
+
+    Anything else (the hidden incoming beam in ``start``, the simulator in ``env``)
+    raises AttributeError.
+    """
+
+    ALLOWED = {"indices", "labels", "low", "high", "target", "initial_magnets"}
+    ALLOWED |= {"initial_beam", "score", "measure", "evaluate", "x0", "remaining"}
+
+    def __init__(self, problem):
+        self._problem = problem
+
+    def __getattr__(self, name):
+        if name not in self.ALLOWED:
+            raise AttributeError(f"an operator does not know problem.{name}")
+        return getattr(self._problem, name)
+
+
+@pytest.mark.parametrize(
+    ("method", "most_steps"),
+    [
+        ("always-a+", 1),
+        ("probe-a", 3),
+        ("probe-infer-set", 2),
+        ("probe-infer-refine", 3),
+    ],
+)
+def test_physics_baselines_use_few_steps_and_no_hidden_beam(method, most_steps):
+    """Each baseline stops after its few steps, using only the operator's view."""
+    for seed in (0, 7):
+        problem = TuningProblem(seed, budget=50)
+        OPTIMISERS[method](_OperatorView(problem), np.random.default_rng(0))
+        assert 1 <= problem.simulations <= most_steps
+
+
+def test_always_a_plus_sets_the_same_setting_for_every_beam():
+    """ "always-a+" ends at A+ (Q1 = 72, Q2 ≈ −24.90, Q3 ≈ 24.20) whatever the seed."""
+    from rltutorial.optics import focal_settings
+
+    for seed in (1, 2):
+        final = tune("always-a+", seed=seed, budget=5).final
+        np.testing.assert_allclose(
+            final[["Q1", "Q2", "Q3"]].to_numpy(float), focal_settings()["A+"]
+        )
+
+
+def test_probe_infer_set_reaches_the_tabulated_optimum():
+    """Reset reading + one probe: within 2 % of the optimum on seeds 0–5, including
+    seed 7 whose optimum lies on branch B; refining reaches it to 0.1 %."""
+    table = optimum_table()
+    for seed in (0, 1, 2, 3, 4, 5, 7):
+        set_only = tune("probe-infer-set", seed=seed, budget=5).final["objective"]
+        refined = tune("probe-infer-refine", seed=seed, budget=5).final["objective"]
+        optimum = table.loc[seed, "objective"]
+        assert set_only <= 1.02 * optimum
+        assert refined <= 1.001 * optimum
+
+
+def test_probe_a_keeps_the_better_of_a_plus_and_a_minus():
+    """The final objective is the smaller of the readings at A+ and A−."""
+    history = tune("probe-a", seed=3, budget=5).history
+    probes = history["objective"].iloc[1:3]
+    assert history["objective"].iloc[-1] == pytest.approx(probes.min())
+
+
+def test_physics_baselines_need_the_quadrupoles():
+    """A problem that tunes only the correctors is refused, naming what it tunes."""
+    config = {**DEFAULT_CONFIG, "filter_action": [2, 4]}
+    with pytest.raises(ValueError, match=r"only \['CV', 'CH'\]"):
+        tune("probe-infer-set", seed=0, budget=3, config=config)
+
+
+def test_compare_methods_reports_resolution_aware_ratios():
+    """The comparison has raw and floored ratios and the simulations used; on seeds
+    0–2 both baselines end within 1.5× of the optimum at the screen's resolution."""
+    table = compare_methods(["always-a+", "probe-a"], n=3, budget=5, progress=False)
+    assert np.isfinite(table["median_optimality_ratio"]).all()
+    assert (table["resolution_near_optimal_rate"] == 1.0).all()
+    assert (table["median_resolution_ratio"] <= table["median_optimality_ratio"]).all()
+    assert table.loc["always-a+", "mean_simulations"] == 1.0

@@ -22,7 +22,7 @@ from rltutorial.evaluation.metrics import (
     judges_positions,
     summarize,
 )
-from rltutorial.evaluation.optimum import optimum_objectives
+from rltutorial.evaluation.optimum import optimum_frame
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -112,7 +112,7 @@ def evaluate_agent(
     if include_position is None:
         include_position = judges_positions(config)
     episodes = rollout(agent.actor(), config, n, seed)
-    optima = optimum_objectives(config, np.arange(seed, seed + n))
+    optima = optimum_frame(config, np.arange(seed, seed + n))
     metrics = summarize(
         episodes, include_position, sigma_threshold, position_threshold, optima
     )

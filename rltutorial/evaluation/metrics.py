@@ -4,6 +4,18 @@
 the end of each episode, success and near-optimality rates, and behaviour measures such
 as episodes ending off the screen); :func:`describe_behaviour` says in one sentence what
 those numbers show. Both are pure functions of a DataFrame / dict. Lengths are in m.
+
+Two yardsticks compare a final beam with the best achievable one
+(:mod:`rltutorial.evaluation.optimum`):
+
+- *in simulation* (``median_optimality_ratio``, ``near_optimal_rate``): the final
+  ``sigma_x + sigma_y`` over the optimum's, however small both are;
+- *at the screen's resolution* (``median_resolution_ratio``,
+  ``resolution_near_optimal_rate``): each plane's size floored at one binned pixel of
+  the screen (:func:`resolution_floor`, 13.3 µm × 9.8 µm at binning 4) for the final
+  beam and for the optimum alike (:func:`resolved_objective`). The optimum spot is
+  smaller than a pixel in most problems, so the raw ratio rewards improvements no real
+  screen can show; the floored one counts only what a camera could see.
 """
 
 from __future__ import annotations
@@ -13,12 +25,17 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from rltutorial.envs.ranges import BEAM_LABELS
+from rltutorial.envs.ranges import BEAM_LABELS, SCREEN_BINNING, SCREEN_PIXEL_SIZE
 
 __all__ = [
     "DEFAULT_THRESHOLD",
+    "NEAR_OPTIMAL_FACTOR",
     "final_steps",
     "judges_positions",
+    "optimality_ratios",
+    "ratio_metrics",
+    "resolution_floor",
+    "resolved_objective",
     "summarize",
     "describe_behaviour",
 ]
@@ -35,6 +52,95 @@ def judges_positions(config: Mapping) -> bool:
     """Whether a task asks for beam positions too (``objective: "full"``), so that
     mu_x and mu_y are judged by default next to sigma_x and sigma_y."""
     return config["objective"] == "full"
+
+
+def resolution_floor(binning: int = SCREEN_BINNING) -> np.ndarray:
+    """Width and height of one binned pixel of the screen AREABSCR1.
+
+    Parameters
+    ----------
+    binning : int
+        Camera binning (pixels read out as one along each axis); 4 by default.
+
+    Returns
+    -------
+    ndarray (2,)
+        Pixel width and height in m (``SCREEN_PIXEL_SIZE * binning``: 13.28 µm ×
+        9.79 µm at binning 4).
+    """
+    if (
+        isinstance(binning, bool)
+        or not isinstance(binning, (int, np.integer))
+        or binning < 1
+    ):
+        raise ValueError(f"binning must be a positive integer, got {binning!r}.")
+    return SCREEN_PIXEL_SIZE * int(binning)
+
+
+def resolved_objective(
+    sigma_x: np.ndarray | float,
+    sigma_y: np.ndarray | float,
+    binning: int = SCREEN_BINNING,
+) -> np.ndarray:
+    """``sigma_x + sigma_y`` with each plane floored at one binned pixel of the screen.
+
+    Parameters
+    ----------
+    sigma_x, sigma_y : ndarray or float
+        Beam sizes in m (broadcast together).
+    binning : int
+        Camera binning of the screen (see :func:`resolution_floor`).
+
+    Returns
+    -------
+    ndarray
+        ``max(sigma_x, pixel width) + max(sigma_y, pixel height)`` in m.
+    """
+    width, height = resolution_floor(binning)
+    return np.maximum(np.asarray(sigma_x, dtype=float), width) + np.maximum(
+        np.asarray(sigma_y, dtype=float), height
+    )
+
+
+def optimality_ratios(
+    final: pd.DataFrame, optima: pd.Series | pd.DataFrame | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Final beam over the best achievable one, in simulation and at the screen's resolution.
+
+    Parameters
+    ----------
+    final : DataFrame
+        One row per problem, indexed by seed: ``focus_objective`` (final
+        ``sigma_x + sigma_y`` error, m) and, for the resolution ratio, ``sigma_x`` and
+        ``sigma_y`` (m).
+    optima : Series or DataFrame, optional
+        By seed: the optimum's ``objective`` (a Series of it, or a DataFrame column) and,
+        for the resolution ratio, its ``sigma_x`` and ``sigma_y`` (m), as
+        :func:`rltutorial.evaluation.optimum.optimum_frame` returns them.
+
+    Returns
+    -------
+    raw, resolution : ndarray (n,) each
+        ``focus_objective / objective`` and :func:`resolved_objective` of the final
+        beam over that of the optimum. Empty when an optimum is missing (or not
+        positive) for any problem; ``resolution`` is empty when the optima have no
+        plane sizes (a Series).
+    """
+    empty = np.array([])
+    if optima is None:
+        return empty, empty
+    frame = optima.to_frame("objective") if isinstance(optima, pd.Series) else optima
+    best = frame.reindex(final.index)
+    objective = best["objective"].to_numpy(dtype=float)
+    if not np.all(np.isfinite(objective) & (objective > 0)):
+        return empty, empty
+    raw = final["focus_objective"].to_numpy(dtype=float) / objective
+    if not {"sigma_x", "sigma_y"} <= set(best.columns):
+        return raw, empty
+    resolution = resolved_objective(final["sigma_x"], final["sigma_y"]) / (
+        resolved_objective(best["sigma_x"], best["sigma_y"])
+    )
+    return raw, resolution
 
 
 def final_steps(episodes: pd.DataFrame) -> pd.DataFrame:
@@ -60,7 +166,7 @@ def summarize(
     include_position: bool = False,
     sigma_threshold: float = DEFAULT_THRESHOLD,
     position_threshold: float = DEFAULT_THRESHOLD,
-    optima: pd.Series | None = None,
+    optima: pd.Series | pd.DataFrame | None = None,
     near_optimal_factor: float = NEAR_OPTIMAL_FACTOR,
 ) -> dict[str, float]:
     """Summary metrics of evaluated episodes, judged at each episode's last step.
@@ -73,19 +179,24 @@ def summarize(
         Judge mu_x and mu_y as well as sigma_x and sigma_y.
     sigma_threshold, position_threshold : float
         Largest |error| in m that counts as success for sigmas / positions.
-    optima : Series, optional
-        Best achievable ``sigma_x + sigma_y`` (m) by episode id; without it (or with
-        episodes it lacks) the optimality metrics are NaN.
+    optima : Series or DataFrame, optional
+        The best achievable focus by episode id (see :func:`optimality_ratios`): a
+        Series of ``sigma_x + sigma_y`` (m), or a DataFrame with ``objective``,
+        ``sigma_x``, ``sigma_y`` (m) for the resolution-aware metrics too. Without it
+        (or with episodes it lacks) the optimality metrics are NaN.
     near_optimal_factor : float
-        A final focus objective at most this times the optimum counts as near-optimal.
+        A final beam at most this times the optimum counts as near-optimal.
 
     Returns
     -------
     dict
         Errors (m) of the evaluated parameters at the end: ``mean_mae``, ``median_mae``,
         ``mae_q10``/``q25``/``q75``/``q90`` (per-episode mean |error|), ``rmse``;
-        ``success_rate`` (all within threshold); ``near_optimal_rate`` and
-        ``median_optimality_ratio`` (final ``sigma_x + sigma_y`` over the optimum);
+        ``success_rate`` (all within threshold); in simulation ``near_optimal_rate``
+        and ``median_optimality_ratio`` (final ``sigma_x + sigma_y`` over the
+        optimum's), at the screen's resolution ``resolution_near_optimal_rate`` and
+        ``median_resolution_ratio`` (the same with each plane floored at one binned
+        pixel, :func:`resolved_objective`);
         behaviour: ``mean_steps``, ``off_screen_rate`` (beam centre off the screen),
         ``early_end_rate`` (terminated before the time limit), ``improved_rate``
         (objective below its start), ``median_final_sigma``/``median_initial_sigma``
@@ -108,14 +219,37 @@ def summarize(
         ]
     )
     errors = finals[[f"err_{label}" for label in labels]].to_numpy()
-    ratio = _optimality_ratio(finals, optima)
+    raw, resolution = optimality_ratios(finals, optima)
     return {
         "n_episodes": len(finals),
         **_error_metrics(errors),
         "success_rate": _rate(np.all(errors <= limits, axis=1)),
-        "near_optimal_rate": _rate(ratio <= near_optimal_factor),
-        "median_optimality_ratio": float(np.median(ratio)) if len(ratio) else NAN,
+        **ratio_metrics(raw, resolution, near_optimal_factor),
         **_behaviour_metrics(finals),
+    }
+
+
+def ratio_metrics(
+    raw: np.ndarray,
+    resolution: np.ndarray,
+    near_optimal_factor: float = NEAR_OPTIMAL_FACTOR,
+) -> dict[str, float]:
+    """Share within ``near_optimal_factor`` and median of both ratios (NaN when empty).
+
+    Returns
+    -------
+    dict
+        ``near_optimal_rate``, ``median_optimality_ratio`` (in simulation),
+        ``resolution_near_optimal_rate``, ``median_resolution_ratio`` (at the screen's
+        resolution).
+    """
+    return {
+        "near_optimal_rate": _rate(raw <= near_optimal_factor),
+        "median_optimality_ratio": float(np.median(raw)) if len(raw) else NAN,
+        "resolution_near_optimal_rate": _rate(resolution <= near_optimal_factor),
+        "median_resolution_ratio": (
+            float(np.median(resolution)) if len(resolution) else NAN
+        ),
     }
 
 
@@ -146,16 +280,6 @@ def _behaviour_metrics(finals: pd.DataFrame) -> dict[str, float]:
         "final_quadrupole_spread": float(finals[["Q1", "Q2", "Q3"]].std(ddof=0).mean()),
         "mean_return": float(finals["return"].mean()) if "return" in finals else NAN,
     }
-
-
-def _optimality_ratio(finals: pd.DataFrame, optima: pd.Series | None) -> np.ndarray:
-    """Final focus objective over the optimum per episode (empty if any is unknown)."""
-    if optima is None:
-        return np.array([])
-    best = optima.reindex(finals.index).to_numpy(dtype=float)
-    if not np.all(np.isfinite(best) & (best > 0)):
-        return np.array([])
-    return finals["focus_objective"].to_numpy() / best
 
 
 def _length(value: float) -> str:
@@ -207,10 +331,18 @@ def _open_loop(m: Mapping[str, float]) -> str | None:
 def _optimality(m: Mapping[str, float]) -> str | None:
     if not np.isfinite(m["near_optimal_rate"]):
         return None
-    return (
+    note = (
         f"{m['near_optimal_rate']:.0%} of episodes end within {NEAR_OPTIMAL_FACTOR}× the "
-        f"best achievable beam size (median ratio {m['median_optimality_ratio']:.2f})"
+        f"best achievable beam size in simulation (median ratio "
+        f"{m['median_optimality_ratio']:.2f})"
     )
+    rate = m.get("resolution_near_optimal_rate", NAN)
+    if np.isfinite(rate):
+        note += (
+            f", {rate:.0%} at the screen's resolution (median ratio "
+            f"{m['median_resolution_ratio']:.2f})"
+        )
+    return note
 
 
 def _errors(m: Mapping[str, float]) -> str | None:

@@ -5,14 +5,15 @@ is judged against what the magnets can achieve for that very beam. For the works
 focusing task (target all zeros, no misalignments) the objective ``sigma_x + sigma_y``
 on the screen depends only on Q1, Q2, Q3 and the incoming beam's sizes and divergences:
 correctors and beam positions do not change beam sizes in linear optics, and the
-quadrupoles act without chromatic terms. :func:`focus_sigmas` is that closed-form
-transfer-matrix calculation in numpy (checked against Cheetah in the tests), fast enough
-to search thousands of settings per problem.
+quadrupoles act without chromatic terms. :func:`rltutorial.optics.focus_sigmas` is that
+closed-form transfer-matrix calculation in numpy (checked against Cheetah in the tests),
+fast enough to search thousands of settings per problem.
 
 :func:`find_optimum` runs a batched random search over the magnet box followed by
 bounded Nelder-Mead polishing from the best few starts. :func:`optimum_table` reads the
 cached results for the evaluation seeds (``rltutorial/data/focus_optima.csv``), which
-``scripts/compute_optima.py`` writes with :func:`compute_optima`.
+``scripts/compute_optima.py`` writes with :func:`compute_optima`; :func:`optimum_frame`
+gives each seeded problem's optimal sizes (the yardstick of every evaluation).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rltutorial.envs.ranges import INCOMING_LABELS, LATTICE, QUAD_K1_LIMIT
+from rltutorial.envs.ranges import INCOMING_LABELS, QUAD_K1_LIMIT
+from rltutorial.optics import focus_sigmas
 
 __all__ = [
     "OPTIMA_FILE",
@@ -39,6 +41,7 @@ __all__ = [
     "optimum_table",
     "focus_optima",
     "has_optimum_table",
+    "optimum_frame",
     "optimum_objectives",
 ]
 
@@ -46,22 +49,6 @@ __all__ = [
 OPTIMA_FILE = "focus_optima.csv"
 
 
-def _gaps() -> tuple[tuple[float, ...], float]:
-    """Field-free lengths in m (entrance → Q1, Q1 → Q2, Q2 → Q3, Q3 → screen; a
-    corrector counts as drift for beam sizes) and the quadrupole length, from LATTICE.
-    """
-    gaps, length, quad = [], 0.0, 0.0
-    for kind, _, size in LATTICE:
-        if kind == "Quadrupole":
-            gaps.append(length)
-            length, quad = 0.0, size
-        else:
-            length += size
-    return (*gaps, length), quad
-
-
-#: Distances in m: entrance → Q1, Q1 → Q2, Q2 → Q3, Q3 → screen; quadrupole length in m.
-_DRIFTS, _QUAD_LENGTH = _gaps()
 #: How the table was computed (written into the CSV header).
 OPTIMUM_METHOD = (
     "objective sigma_x + sigma_y on AREABSCR1 over Q1, Q2, Q3 in [-72, 72] 1/m^2 "
@@ -74,69 +61,6 @@ OPTIMUM_METHOD = (
     "Q3 = +-24.203); "
     "sigma_x and sigma_y of the best result re-tracked with Cheetah"
 )
-
-
-def _quadrupole(k1: Any, xp: Any) -> tuple[Any, Any, Any]:
-    """cos-like, sin-like/w and derivative terms of thick quadrupoles of strength ``k1``.
-
-    Works for numpy arrays (``xp=numpy``) and torch tensors (``xp=torch``).
-    """
-    w = xp.sqrt(xp.abs(k1) + 1e-30)
-    phase = w * _QUAD_LENGTH
-    focusing = k1 > 0
-    cos = xp.where(focusing, xp.cos(phase), xp.cosh(phase))
-    sin_over_w = xp.where(focusing, xp.sin(phase), xp.sinh(phase)) / w
-    derivative = xp.where(focusing, -w * xp.sin(phase), w * xp.sinh(phase))
-    return cos, sin_over_w, derivative
-
-
-def _first_row(k1: Any, xp: Any) -> tuple[Any, Any]:
-    """R11, R12 of one plane, entrance to screen, for strengths ``k1`` (..., 3) in 1/m²."""
-    a, b = xp.ones_like(k1[..., 0]), xp.zeros_like(k1[..., 0]) + _DRIFTS[0]
-    c, d = xp.zeros_like(a), xp.ones_like(a)
-    for index in range(3):
-        cos, sin_over_w, derivative = _quadrupole(k1[..., index], xp)
-        a, b, c, d = (
-            cos * a + sin_over_w * c,
-            cos * b + sin_over_w * d,
-            derivative * a + cos * c,
-            derivative * b + cos * d,
-        )
-        a, b = a + _DRIFTS[index + 1] * c, b + _DRIFTS[index + 1] * d
-    return a, b
-
-
-def focus_sigmas(quadrupoles: Any, incoming: Any, xp: Any = np) -> Any:
-    """Beam sizes on the screen from Q1, Q2, Q3 and the incoming beam, in closed form.
-
-    Parameters
-    ----------
-    quadrupoles : ndarray (..., 3)
-        k1 of Q1, Q2, Q3 in 1/m² (positive focuses horizontally).
-    incoming : ndarray (..., 11)
-        Incoming beam as in :func:`rltutorial.envs.simulate_screen_beam`; only
-        sigma_x, sigma_xp, sigma_y, sigma_yp (m, rad) matter.
-    xp : module
-        ``numpy`` (default) or ``torch`` (differentiable).
-
-    Returns
-    -------
-    ndarray (..., 2)
-        sigma_x, sigma_y on the screen in m (uncorrelated incoming beam, linear optics).
-    """
-    if xp is np:
-        quadrupoles = np.asarray(quadrupoles, dtype=float)
-        incoming = np.asarray(incoming, dtype=float)
-    sigmas = []
-    for sign, size, divergence in ((1.0, 5, 6), (-1.0, 7, 8)):
-        r11, r12 = _first_row(sign * quadrupoles, xp)
-        sigmas.append(
-            xp.sqrt(
-                (r11 * incoming[..., size]) ** 2
-                + (r12 * incoming[..., divergence]) ** 2
-            )
-        )
-    return xp.stack(sigmas, -1)
 
 
 @dataclass(frozen=True)
@@ -403,29 +327,47 @@ def focus_optima(seeds: Iterable[int]) -> np.ndarray:
     return table["objective"].reindex(list(seeds)).to_numpy(dtype=float)
 
 
-def optimum_objectives(
+def optimum_frame(
     config: Mapping[str, Any], seeds: Iterable[int]
-) -> pd.Series | None:
-    """The best achievable ``sigma_x + sigma_y`` (m) of each seeded problem of ``config``.
+) -> pd.DataFrame | None:
+    """The best achievable focus of each seeded problem of ``config``, plane by plane.
 
     The one rule for every yardstick in the package: None when the table does not
     describe the config's problems (see :func:`has_optimum_table`) or is missing (with a
-    warning); otherwise a Series indexed by seed, NaN (with a warning) for seeds the
-    table does not cover.
+    warning); otherwise one row per seed, NaN (with a warning) for seeds the table does
+    not cover.
+
+    Returns
+    -------
+    DataFrame or None
+        Indexed by seed: ``sigma_x``, ``sigma_y`` on the screen at the optimum and
+        ``objective`` (their sum), all in m.
     """
     if not has_optimum_table(config):
         return None
     seeds = list(seeds)
     try:
-        optima = pd.Series(focus_optima(seeds), index=seeds)
+        table = optimum_table()
     except FileNotFoundError as error:
         warnings.warn(f"{error} Optimality metrics are NaN.", stacklevel=2)
         return None
-    missing = optima.index[optima.isna()]
+    frame = table[["sigma_x", "sigma_y", "objective"]].reindex(seeds)
+    missing = frame.index[frame["objective"].isna()]
     if len(missing):
         warnings.warn(
             f"The optimum table has no entry for {len(missing)} of the seeds "
             f"({missing[0]}..{missing[-1]}); their optimality metrics are NaN.",
             stacklevel=2,
         )
-    return optima
+    return frame
+
+
+def optimum_objectives(
+    config: Mapping[str, Any], seeds: Iterable[int]
+) -> pd.Series | None:
+    """The best achievable ``sigma_x + sigma_y`` (m) of each seeded problem of ``config``.
+
+    The ``objective`` column of :func:`optimum_frame` (None where it is None).
+    """
+    frame = optimum_frame(config, seeds)
+    return None if frame is None else frame["objective"]

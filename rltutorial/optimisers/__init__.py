@@ -8,6 +8,9 @@ budget of simulations (one simulation = one environment step):
 - ``"random"``: uniform random search in the magnet box;
 - ``"nelder-mead"``: bounded Nelder-Mead on the log objective from the initial magnets;
 - ``"bo"``: Bayesian optimisation with BoTorch (GP on the log objective, LogEI);
+- physics-informed baselines that use the lattice model and the screen readings
+  (``"always-a+"``, ``"probe-a"``, ``"probe-infer-set"``, ``"probe-infer-refine"``,
+  see :mod:`rltutorial.optimisers.physics`);
 - any agent of the zoo by name or alias: its deterministic episode.
 
 >>> from rltutorial.optimisers import compare_methods, tune

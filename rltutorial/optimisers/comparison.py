@@ -10,8 +10,12 @@ import pandas as pd
 
 from rltutorial.config import validate_config
 from rltutorial.envs.backend import Backend
-from rltutorial.evaluation.metrics import DEFAULT_THRESHOLD
-from rltutorial.evaluation.optimum import optimum_objectives
+from rltutorial.evaluation.metrics import (
+    DEFAULT_THRESHOLD,
+    optimality_ratios,
+    ratio_metrics,
+)
+from rltutorial.evaluation.optimum import optimum_frame
 from rltutorial.optimisers.problem import TuningProblem, check_count, check_seed
 from rltutorial.optimisers.tuning import TuningResult, resolve_method, tune_problem
 
@@ -35,20 +39,29 @@ COMPARISON_COLUMNS = (
     "median_best_mae",
     "reached_rate",
     "median_steps_to_threshold",
+    "mean_simulations",
     "median_optimality_ratio",
+    "near_optimal_rate",
+    "median_resolution_ratio",
+    "resolution_near_optimal_rate",
     "wall_time_per_problem_s",
 )
 
 
-def summarize_runs(problems: pd.DataFrame, optima: pd.Series | None = None) -> dict:
+def summarize_runs(
+    problems: pd.DataFrame, optima: pd.Series | pd.DataFrame | None = None
+) -> dict:
     """Numbers of one method from its per-problem rows (:meth:`TuningResult.summary`).
 
     Parameters
     ----------
     problems : DataFrame
         One row per problem of one method.
-    optima : Series, optional
-        Best achievable objective (m) by seed, for ``median_optimality_ratio``.
+    optima : Series or DataFrame, optional
+        The best achievable focus by seed (see
+        :func:`rltutorial.evaluation.metrics.optimality_ratios`; a DataFrame from
+        :func:`rltutorial.evaluation.optimum.optimum_frame` for the resolution-aware
+        ratios too).
 
     Returns
     -------
@@ -57,17 +70,25 @@ def summarize_runs(problems: pd.DataFrame, optima: pd.Series | None = None) -> d
         ``median_final_mae`` with its quartiles ``mae_q25``/``mae_q75`` and
         ``median_best_mae`` (m), ``reached_rate`` (any step within threshold),
         ``median_steps_to_threshold`` (over the problems that reached it),
-        ``median_optimality_ratio`` (final objective over the best achievable, NaN
-        without the optimum table) and ``wall_time_per_problem_s`` (mean, s).
+        ``mean_simulations`` (simulations used), in simulation
+        ``median_optimality_ratio`` and ``near_optimal_rate`` (final objective over the
+        best achievable, share within 1.5×), at the screen's resolution
+        ``median_resolution_ratio`` and ``resolution_near_optimal_rate`` (sizes floored
+        at one binned pixel), all NaN without the optimum table, and
+        ``wall_time_per_problem_s`` (mean, s).
     """
     mae = problems["final_mae"].to_numpy()
     steps = problems["steps_to_threshold"].to_numpy(dtype=float)
     reached = np.isfinite(steps)
-    ratio = np.full(len(problems), np.nan)
-    if optima is not None:
-        ratio = problems["final_objective"].to_numpy() / optima.reindex(
-            problems["seed"]
-        ).to_numpy(dtype=float)
+    final = pd.DataFrame(
+        {
+            "focus_objective": problems["final_objective"].to_numpy(),
+            "sigma_x": problems["final_sigma_x"].to_numpy(),
+            "sigma_y": problems["final_sigma_y"].to_numpy(),
+        },
+        index=problems["seed"].to_numpy(),
+    )
+    ratios = ratio_metrics(*optimality_ratios(final, optima))
     return {
         "n": len(problems),
         "budget": int(problems["budget"].iloc[0]),
@@ -81,9 +102,8 @@ def summarize_runs(problems: pd.DataFrame, optima: pd.Series | None = None) -> d
         "median_steps_to_threshold": (
             float(np.median(steps[reached])) if reached.any() else float("nan")
         ),
-        "median_optimality_ratio": (
-            float(np.median(ratio)) if np.all(np.isfinite(ratio)) else float("nan")
-        ),
+        "mean_simulations": float(problems["simulations"].mean()),
+        **ratios,
         "wall_time_per_problem_s": float(problems["wall_time_s"].mean()),
     }
 
@@ -120,7 +140,8 @@ def compare_methods(
     Parameters
     ----------
     methods : sequence of str or Agent
-        Optimiser names (``"random"``, ``"nelder-mead"``, ``"bo"``), agent names or
+        Optimiser names (``"random"``, ``"nelder-mead"``, ``"bo"``, the
+        physics-informed baselines such as ``"probe-infer-set"``), agent names or
         aliases (``"reference"``), or agents.
     n : int
         Problems: seeds ``seed … seed + n − 1``, the same for every method.
@@ -179,7 +200,7 @@ def compare_methods(
                 bar.update()
     problems = pd.DataFrame([{**r.summary(), "budget": r.budget} for r in results])
     seeds = np.arange(seed, seed + n)
-    optima = optimum_objectives(config, seeds)
+    optima = optimum_frame(config, seeds)
     rows = {
         name: summarize_runs(group, optima)
         for name, group in problems.groupby("method", sort=False)

@@ -211,8 +211,8 @@ class TuningProblem:
         """Objective at reset in m."""
         return self.score(self.initial_beam)[0]
 
-    def evaluate(self, x: np.ndarray) -> float:
-        """Set the tuned magnets to ``x`` (clipped to the bounds), simulate, return the objective.
+    def measure(self, x: np.ndarray) -> np.ndarray:
+        """Set the tuned magnets to ``x`` (clipped to the bounds), simulate, read the screen.
 
         Parameters
         ----------
@@ -221,8 +221,8 @@ class TuningProblem:
 
         Returns
         -------
-        float
-            Objective of the beam on the screen in m.
+        ndarray (4,)
+            mu_x, sigma_x, mu_y, sigma_y on the screen in m.
 
         Raises
         ------
@@ -238,7 +238,7 @@ class TuningProblem:
             )
         x = np.clip(x, self.low, self.high)
         if np.array_equal(x, self.x0):
-            return self.initial_objective
+            return self.initial_beam.copy()
         if self.remaining <= 0:
             raise BudgetExhausted(
                 f"The budget of {self.budget} simulations is used up."
@@ -247,7 +247,11 @@ class TuningProblem:
         magnets[self.indices] = x
         _, _, _, _, info = self.env.step(magnets)
         self.record(info["magnets"], info["beam"])
-        return self.score(info["beam"])[0]
+        return np.asarray(info["beam"], dtype=float)
+
+    def evaluate(self, x: np.ndarray) -> float:
+        """The objective (m) of the beam that :meth:`measure` reads at ``x``."""
+        return self.score(self.measure(x))[0]
 
     def log_objective(self, x: np.ndarray) -> float:
         """``log(objective / 1 m)`` of :meth:`evaluate`, for methods that search in log scale."""

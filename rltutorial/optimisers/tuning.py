@@ -29,6 +29,7 @@ import pandas as pd
 
 from rltutorial.evaluation.metrics import DEFAULT_THRESHOLD
 from rltutorial.optimisers.bayesian import bayesian_optimisation
+from rltutorial.optimisers.physics import PHYSICS_OPTIMISERS
 from rltutorial.optimisers.problem import (
     PROBLEM_KEYS,
     BudgetExhausted,
@@ -54,11 +55,12 @@ __all__ = [
 #: budget is used up (or :class:`BudgetExhausted` is raised); returns nothing.
 Optimiser = Callable[[TuningProblem, np.random.Generator], None]
 
-#: Classical optimisers by name.
+#: Classical optimisers and the physics-informed baselines by name.
 OPTIMISERS: dict[str, Optimiser] = {
     "random": random_search,
     "nelder-mead": nelder_mead,
     "bo": bayesian_optimisation,
+    **PHYSICS_OPTIMISERS,
 }
 #: Stream of the optimisers' random numbers, apart from the environment's own seed.
 _RNG_STREAM = 1
@@ -161,7 +163,8 @@ class TuningResult:
         return float(hits.iloc[0]) if len(hits) else float("nan")
 
     def summary(self) -> dict[str, Any]:
-        """Numbers of this run: initial, final and best objective and MAE (m), success."""
+        """Numbers of this run: initial, final and best objective and MAE (m), success,
+        and the final beam's sigma_x, sigma_y (m)."""
         first, final, last = self.history.iloc[0], self.final, self.history.iloc[-1]
         return {
             "method": self.method,
@@ -173,6 +176,8 @@ class TuningResult:
             "final_objective": float(final["objective"]),
             "final_mae": float(final["mae"]),
             "final_success": bool(final["success"]),
+            "final_sigma_x": float(final["sigma_x"]),
+            "final_sigma_y": float(final["sigma_y"]),
             "best_objective": float(last["best_objective"]),
             "best_mae": float(last["best_mae"]),
             "best_success": bool(last["best_success"]),
@@ -244,7 +249,9 @@ def tune(
     Parameters
     ----------
     method : str or Agent
-        ``"random"``, ``"nelder-mead"``, ``"bo"`` (see :data:`OPTIMISERS`), the name or
+        ``"random"``, ``"nelder-mead"``, ``"bo"``, the physics-informed baselines
+        ``"always-a+"``, ``"probe-a"``, ``"probe-infer-set"``,
+        ``"probe-infer-refine"`` (see :data:`OPTIMISERS`), the name or
         alias of an agent of the zoo, or an :class:`~rltutorial.agents.Agent`.
     seed : int
         The problem: that of ``make_env(config).reset(seed=seed)``.
