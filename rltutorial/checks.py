@@ -186,12 +186,11 @@ def folder_name(max_bytes: int = 200) -> Check:
             or any(ord(c) < 32 or ord(c) == 127 for c in value)
             or len(value.encode("utf-8", "surrogatepass")) > max_bytes
         ):
-            fail(
-                key,
-                value,
-                f"None or a folder name of 1 to {max_bytes} bytes: letters, digits, "
-                "spaces, '-' or '_' (no leading dot, surrounding spaces, control "
-                'characters or any of / \\ : * ? " < > |)',
+            raise ValueError(
+                f"Config key {key!r} is {short_repr(value)}, which cannot name a "
+                f"folder: use 1 to {max_bytes} bytes of letters, digits, spaces, '-' "
+                "or '_' (no leading dot, surrounding spaces, control characters or any "
+                'of / \\ : * ? " < > |), or None.'
             )
 
     return check

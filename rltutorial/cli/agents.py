@@ -89,7 +89,7 @@ def list_command(args: argparse.Namespace) -> tuple[str, int]:
 
 def _train_config(config_path: Path, run_name: str | None) -> dict[str, Any]:
     """The validated config of ``config_path`` with ``run_name`` (if given) in it."""
-    from rltutorial.config import MAX_NAME_BYTES, load_config, validate_config
+    from rltutorial.config import load_config, validate_config
 
     if not config_path.exists():
         raise FileNotFoundError(f"No config file at {config_path}.")
@@ -98,13 +98,8 @@ def _train_config(config_path: Path, run_name: str | None) -> dict[str, Any]:
         return config
     try:
         return validate_config({**config, "run_name": run_name})
-    except ValueError:
-        raise ValueError(
-            f"--run-name {short_repr(run_name)} cannot name an agent folder: give 1 "
-            f"to {MAX_NAME_BYTES} bytes of letters, digits, spaces, '-' or '_' "
-            "(no leading dot, surrounding spaces, control characters or any of "
-            '/ \\ : * ? " < > |)'
-        ) from None
+    except ValueError as error:
+        raise ValueError(f"--run-name: {error}") from None
 
 
 def train_command(args: argparse.Namespace) -> tuple[str, int]:
