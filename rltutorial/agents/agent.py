@@ -274,7 +274,8 @@ class Agent:
         render : bool
             Also return the rendered screen images (slow: about 0.2 s each).
         max_steps : int, optional
-            Stop after this many steps; defaults to ``time_limit`` (100 if None).
+            At most this many steps (0 or less: none, the reset state only); None
+            means ``time_limit`` (100 if that is None).
         backend : str or Backend
             The machine, as for :meth:`make_env`.
         **overrides
@@ -293,7 +294,7 @@ class Agent:
             render_mode="rgb_array" if render else None, backend=backend, **overrides
         )
         config = self.env_config(**overrides)
-        limit = max_steps or config["time_limit"] or 100
+        limit = (config["time_limit"] or 100) if max_steps is None else max_steps
         observation, info = env.reset(seed=seed)
         state = None
         infos, rewards, ends = [info], [0.0], [(False, False)]
