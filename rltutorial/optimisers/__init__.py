@@ -8,6 +8,8 @@ budget of simulations (one simulation = one environment step):
 - ``"random"``: uniform random search in the magnet box;
 - ``"nelder-mead"``: bounded Nelder-Mead on the log objective from the initial magnets;
 - ``"bo"``: Bayesian optimisation with BoTorch (GP on the log objective, LogEI);
+- Xopt's ``"xopt-bo"``, ``"xopt-nelder-mead"`` and ``"xopt-rcds"`` (see
+  :mod:`rltutorial.optimisers.xopt`; needs ``pip install xopt``);
 - physics-informed baselines that use the lattice model and the screen readings
   (``"always-a+"``, ``"probe-a"``, ``"probe-infer-set"``, ``"probe-infer-refine"``,
   see :mod:`rltutorial.optimisers.physics`);
@@ -32,6 +34,9 @@ from rltutorial.optimisers.tuning import (
     register_optimiser,
     tune,
 )
+from rltutorial.optimisers.xopt import XOPT_OPTIMISERS
+
+OPTIMISERS.update(XOPT_OPTIMISERS)
 
 __all__ = [
     "COMPARISON_COLUMNS",
