@@ -1,4 +1,4 @@
-"""Why agents that start at zero magnets miss the best focus: two focal-plane valleys.
+"""Where the best focus lies and why agents that start at zero magnets miss it.
 
 The screen lies in the focal plane of the triplet in both planes (R11 = R33 = 0) along
 curves of settings, one setting per Q1; there the spot is |R12| sigma_x' + |R34|
@@ -10,8 +10,18 @@ Q2 ≈ 12–15, Q3 ≈ -10…-18), close to where every episode starts, whose sp
 several times larger. This script prints, for the 300 evaluation problems
 (``rltutorial/data/focus_optima.csv``):
 
-1. both valleys: Q2, Q3, |R12|, |R34| and the median spot and ratio to the optimum;
-2. what an exploring agent feels there: the mean of ln(sigma_x + sigma_y) over the
+1. the four focal-plane settings at |Q1| = 72 (:func:`rltutorial.optics.focal_settings`):
+   branch A (A+: Q1 = +72, Q2 ≈ −24.9, Q3 ≈ +24.2; A−: all signs flipped) and branch B
+   (B+: Q1 = +72, Q2 ≈ +32.67 with the same sign as Q1, Q3 ≈ −24.35; B−), their |R12|,
+   |R34|, and how many optima lie next to each;
+2. the divergence rule: at a focal-plane setting the spot is |R12| sigma_x' +
+   |R34| sigma_y', so the ratio of the incoming divergences sigma_x' / sigma_y' picks
+   the branch: A+ when it exceeds 1, A− below, B− above the crossover
+   (|R34(B−)| − |R34(A+)|) / (|R12(A+)| − |R12(B−)|) and B+ below its inverse; how often
+   the tabulated optima follow it;
+3. how many optimum spots are smaller than one binned screen pixel;
+4. both valleys: Q2, Q3, |R12|, |R34| and the median spot and ratio to the optimum;
+5. what an exploring agent feels there: the mean of ln(sigma_x + sigma_y) over the
    problems when Gaussian noise of standard deviation ``s`` (1/m²) is added to all three
    quadrupoles, at each valley's point where it is lowest. A policy-gradient agent
    follows this smoothed landscape, so its exploration noise decides which valley
@@ -36,12 +46,14 @@ import time
 import numpy as np
 from scipy.optimize import minimize
 
+from rltutorial.evaluation.metrics import resolution_floor
 from rltutorial.evaluation.optimum import focus_sigmas, optimum_table
+from rltutorial.optics import focal_settings, transfer_rows
 
 #: Each valley: a known focal-plane setting (Q1, Q2, Q3 in 1/m²) and the Q1 values
 #: (1/m²) at which the valley is followed from it.
 VALLEYS = {
-    "strong": (np.array([-72.0, 24.904, -24.203]), (-72, -60, -48, -36, -24, -18, -14)),
+    "strong": (focal_settings()["A-"], (-72, -60, -48, -36, -24, -18, -14)),
     "weak": (np.array([-7.0, 14.881, -14.293]), (-7, -8, -6, -4, -2)),
 }
 #: Exploration noise (standard deviation on Q1, Q2, Q3, 1/m²) for the smoothed landscape.
@@ -49,6 +61,84 @@ NOISE_LEVELS = (0.003, 0.03, 0.1, 0.3, 1.0)
 
 _UNIT_SIZE = np.array([0, 0, 0, 0, 0, 1.0, 0, 1.0, 0, 0, 0])  # sigma_x = sigma_y = 1
 _UNIT_DIVERGENCE = np.array([0, 0, 0, 0, 0, 0, 1.0, 0, 1.0, 0, 0])
+
+
+def nearest_focal(table) -> np.ndarray:
+    """Name of the focal-plane setting nearest to each tabulated optimum (max-norm)."""
+    settings = focal_settings()
+    grid = np.array(list(settings.values()))
+    optima = table[["q1", "q2", "q3"]].to_numpy(dtype=float)
+    distance = np.abs(optima[:, None, :] - grid[None]).max(axis=-1)
+    return np.array(list(settings))[distance.argmin(axis=-1)]
+
+
+def print_branches(table) -> None:
+    """Table 1: the four focal-plane settings and the optima next to each."""
+    nearest = nearest_focal(table)
+    print("| setting | Q1 | Q2 | Q3 | abs R12 (m) | abs R34 (m) | optima next to it |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, setting in focal_settings().items():
+        rows = np.abs(transfer_rows(setting))
+        print(
+            f"| {name} | {setting[0]:+.0f} | {setting[1]:+.3f} | {setting[2]:+.3f} | "
+            f"{rows[1]:.4f} | {rows[3]:.4f} | {np.sum(nearest == name)}/{len(table)} |"
+        )
+
+
+def divergence_rule(table) -> dict[str, float]:
+    """How the ratio sigma_x' / sigma_y' of the incoming divergences picks the branch.
+
+    Returns
+    -------
+    dict
+        ``crossover``: the ratio above which B− gives a smaller spot than A+ at the
+        focal-plane settings (lattice only); ``a_count`` and ``a_rule``: optima of type
+        A and the share of them that are A+ exactly when sigma_x' > sigma_y';
+        ``b_count``, ``b_lowest``: optima of type B and the smallest divergence ratio
+        (larger over smaller) among them; ``a_highest``: the largest among type A.
+    """
+    rows = {name: np.abs(transfer_rows(s)) for name, s in focal_settings().items()}
+    crossover = (rows["B-"][3] - rows["A+"][3]) / (rows["A+"][1] - rows["B-"][1])
+    nearest = nearest_focal(table)
+    ratio = (table["incoming_sigma_xp"] / table["incoming_sigma_yp"]).to_numpy()
+    spread = np.maximum(ratio, 1 / ratio)
+    is_a = np.char.startswith(nearest.astype(str), "A")
+    follows = (nearest[is_a] == "A+") == (ratio[is_a] > 1)
+    return {
+        "crossover": float(crossover),
+        "a_count": int(is_a.sum()),
+        "a_rule": float(follows.mean()),
+        "a_highest": float(spread[is_a].max()),
+        "b_count": int((~is_a).sum()),
+        "b_lowest": float(spread[~is_a].min()) if (~is_a).any() else float("nan"),
+    }
+
+
+def print_divergence_rule(table) -> None:
+    """Part 2: the divergence rule against the tabulated optima."""
+    rule = divergence_rule(table)
+    print(
+        f"Divergence rule: of the {rule['a_count']} type-A optima, "
+        f"{rule['a_rule']:.1%} are A+ exactly when sigma_x' > sigma_y'. At the "
+        f"focal-plane settings B beats A when the larger divergence exceeds the "
+        f"smaller by {rule['crossover']:.1f}x; the {rule['b_count']} type-B optima "
+        f"have ratios from {rule['b_lowest']:.1f}, the type-A ones up to "
+        f"{rule['a_highest']:.1f} (the incoming sizes shift the optimum slightly off "
+        "the focal plane)."
+    )
+
+
+def print_resolution(table) -> None:
+    """How many optimum spots a binned screen pixel would hide."""
+    width, height = resolution_floor()
+    sizes = table[["sigma_x", "sigma_y"]].to_numpy()
+    one = np.mean((sizes[:, 0] < width) & (sizes[:, 1] < height))
+    two = np.mean((sizes[:, 0] < 2 * width) & (sizes[:, 1] < 2 * height))
+    print(
+        f"Screen resolution: one binned pixel is {width * 1e6:.2f} µm × "
+        f"{height * 1e6:.2f} µm; the optimum spot is smaller than one pixel in both "
+        f"planes in {one:.0%} of the problems and smaller than two in {two:.0%}."
+    )
 
 
 def focal_rows(quadrupoles: np.ndarray) -> np.ndarray:
@@ -92,7 +182,7 @@ def smoothed(setting: np.ndarray, incoming: np.ndarray, noise: float) -> float:
 
 
 def print_valleys(valleys: dict, incoming: np.ndarray, optima: np.ndarray) -> None:
-    """Table 1: both valleys with their optics and spot sizes."""
+    """Table 4: both valleys with their optics and spot sizes."""
     print(
         "| valley | Q1 | Q2 | Q3 | max(R11, R33) | abs R12 (m) | abs R34 (m) "
         "| median σx+σy (µm) | median ratio to optimum |"
@@ -111,7 +201,7 @@ def print_valleys(valleys: dict, incoming: np.ndarray, optima: np.ndarray) -> No
 
 
 def print_landscape(valleys: dict, incoming: np.ndarray) -> None:
-    """Table 2: the smoothed landscape at each valley's best point, per noise level."""
+    """Table 5: the smoothed landscape at each valley's best point, per noise level."""
     names = list(valleys)
     cells = " | ".join(f"{name}: lowest mean ln(σx+σy / m) (at Q1)" for name in names)
     print(f"| noise s (1/m²) | {cells} | favoured |")
@@ -184,6 +274,12 @@ def main() -> None:
         f"{len(table)} focusing problems; optimum median σx+σy "
         f"{np.median(optima) * 1e6:.1f} µm\n"
     )
+    print_branches(table)
+    print()
+    print_divergence_rule(table)
+    print()
+    print_resolution(table)
+    print()
     print_valleys(valleys, incoming, optima)
     print()
     print_landscape(valleys, incoming)
