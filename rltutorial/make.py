@@ -39,7 +39,7 @@ from rltutorial.observability import (
     vec_partial_observation,
 )
 from rltutorial.registry import lookup
-from rltutorial.wrappers import FilterAction, RecordEpisodes
+from rltutorial.wrappers import CheckAction, FilterAction, RecordEpisodes
 
 __all__ = [
     "BACKENDS",
@@ -143,8 +143,9 @@ def make_env(
 
     Order: AresEACheetah → TimeLimit → FilterObservation → (PartialObservation) →
     FlattenObservation → (FrameStackObservation → Flatten) → FilterAction →
-    RescaleAction → (RecordEpisodes) → (Monitor). The screen's imperfections thus act
-    on each reading once, before flattening and stacking. Observation/reward
+    RescaleAction → CheckAction → (RecordEpisodes) → (Monitor). The screen's
+    imperfections thus act on each reading once, before flattening and stacking;
+    CheckAction refuses an action of the wrong shape or with NaN/inf by name. Observation/reward
     normalisation happens in the vectorised environment during training
     (``VecNormalize``) or with :class:`NotVecNormalize` afterwards.
 
@@ -186,6 +187,7 @@ def make_env(
     if config["rescale_action"] is not None:
         low, high = config["rescale_action"]
         env = RescaleAction(env, np.float32(low), np.float32(high))
+    env = CheckAction(env, env.get_wrapper_attr("what"))
     if record_video:
         from rltutorial.paths import recordings_dir
 

@@ -1,6 +1,8 @@
 """Small wrappers around ARES-EA (each named for what it does).
 
 - :class:`FilterAction`: the agent moves only some magnets; the others are held.
+- :class:`CheckAction`: refuses an action of the wrong shape or with NaN/inf by name,
+  before any wrapper rescales or broadcasts it.
 - :class:`RecordEpisodes`: writes every episode as an animated GIF.
 
 Observation normalisation is in :mod:`rltutorial.normalization`, partial observability
@@ -18,7 +20,41 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-__all__ = ["FilterAction", "RecordEpisodes"]
+from rltutorial.envs.checks import check_action
+from rltutorial.envs.ranges import MAGNET_LABELS
+
+__all__ = ["CheckAction", "FilterAction", "RecordEpisodes"]
+
+
+class CheckAction(gym.ActionWrapper):
+    """Refuse actions that do not have the action space's shape or are not finite.
+
+    Gymnasium's ``RescaleAction`` broadcasts a scalar to every magnet and fails with
+    numpy's "operands could not be broadcast" for a wrong length; as the outermost
+    action wrapper this one raises a ``ValueError`` naming the expected shape and the
+    bad value first. Out-of-range (finite) actions pass: the environment clips them
+    and reports ``info["action_clipped"]``.
+
+    Parameters
+    ----------
+    env : gym.Env
+        Environment with a ``Box`` action space.
+    what : str
+        How messages name the action, e.g. ``"action (Q1, Q2, Q3)"``.
+    """
+
+    def __init__(self, env: gym.Env, what: str = "action") -> None:
+        super().__init__(env)
+        if not isinstance(env.action_space, spaces.Box):
+            raise ValueError(
+                f"CheckAction needs a Box action space, got {env.action_space!r}."
+            )
+        self.what = what
+
+    def action(self, action: np.ndarray) -> np.ndarray:
+        """The action unchanged (as the space's dtype), after the checks."""
+        checked = check_action(action, self.action_space.shape, self.what)
+        return checked.astype(self.action_space.dtype)
 
 
 class FilterAction(gym.ActionWrapper):
@@ -51,6 +87,8 @@ class FilterAction(gym.ActionWrapper):
             )
         self.indices = np.array(indices)
         self.fill = float(fill)
+        names = MAGNET_LABELS if size == len(MAGNET_LABELS) else range(size)
+        self.what = f"action ({', '.join(str(names[i]) for i in indices)})"
         self.action_space = spaces.Box(
             env.action_space.low[self.indices],
             env.action_space.high[self.indices],
@@ -58,9 +96,16 @@ class FilterAction(gym.ActionWrapper):
         )
 
     def action(self, action: np.ndarray) -> np.ndarray:
-        """Expand the agent's action to all five magnets."""
+        """Expand the agent's action to all five magnets.
+
+        Raises
+        ------
+        ValueError
+            If the action has not one finite value per controlled magnet (a scalar is
+            not broadcast).
+        """
         full = np.full(self.env.action_space.shape, self.fill, dtype=float)
-        full[self.indices] = action
+        full[self.indices] = check_action(action, self.action_space.shape, self.what)
         return full
 
 

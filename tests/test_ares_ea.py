@@ -207,7 +207,7 @@ def test_reset_options_fix_the_problem():
     [
         ({"targett": [0, 0, 0, 0]}, "valid options"),
         ({"incoming": [1, 2]}, "11 numbers"),
-        ({"target_beam": [0, -1e-4, 0, 0]}, "sigmas must be >= 0"),
+        ({"target_beam": [0, -1e-4, 0, 0]}, r"sigma_x = -0.0001 m is outside \[0, "),
         ({"magnets": [np.nan] * 5}, "finite"),
     ],
 )

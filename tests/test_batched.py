@@ -124,6 +124,46 @@ def test_bad_n_envs_and_nan_actions():
         venv.step(np.full((2, 3), np.nan, np.float32))
 
 
+@pytest.mark.parametrize(
+    "actions,match",
+    [
+        (np.zeros(6, np.float32), r"must have shape \(2, 3\), got shape \(6,\)"),
+        (np.zeros((3, 3), np.float32), r"must have shape \(2, 3\), got shape \(3, 3\)"),
+        (np.zeros((2, 2), np.float32), r"must have shape \(2, 3\), got shape \(2, 2\)"),
+        (np.float32(0.5), r"must have shape \(2, 3\), got shape \(\)"),
+        (
+            np.array([[0, 0, 0], [0, np.inf, 0]], np.float32),
+            r"actions \(n_envs, 3: Q1, Q2, Q3\) must be finite numbers, got inf .* "
+            r"position \(1, 1\)",
+        ),
+    ],
+)
+def test_batched_refuses_actions_as_make_env_does(actions, match):
+    """Like make_env's CheckAction, the batched env refuses a flat (6,) action for 2
+    environments (reshaped silently before), another batch size or length (numpy
+    broadcast errors before), a scalar, and inf, naming the magnets and the position."""
+    venv = make_vec_env({}, 2, seed=0)
+    venv.reset()
+    with pytest.raises(ValueError, match=match):
+        venv.step(actions)
+
+
+@pytest.mark.parametrize("indices", [[0, 0], [5], [], [True, 1]])
+def test_batched_refuses_bad_filter_action(indices):
+    """filter_action must be distinct magnet indices 0..4, as FilterAction demands."""
+    from rltutorial.envs.batched import BatchedAresEA
+
+    with pytest.raises(ValueError, match="filter_action must be distinct integers"):
+        BatchedAresEA(
+            2,
+            filter_observation=["beam"],
+            filter_action=indices,
+            rescale_action=None,
+            frame_stack=None,
+            time_limit=None,
+        )
+
+
 def test_pixel_sum_from_moments_matches_image():
     """The moment-based pixel sum agrees with the rendered image's pixel sum within 1 %."""
     rng = np.random.default_rng(0)

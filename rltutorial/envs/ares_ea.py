@@ -12,6 +12,7 @@ from gymnasium import spaces
 
 from rltutorial.envs.actions import apply_action, get_action_mode
 from rltutorial.envs.backend import Backend
+from rltutorial.envs.checks import check_magnets, check_target
 from rltutorial.envs.cheetah import CheetahBackend
 from rltutorial.envs.ranges import SCREEN_BINNING, TARGET_HIGH, TARGET_LOW
 from rltutorial.envs.sampling import Sampler, as_vector
@@ -78,7 +79,11 @@ class AresEA(gym.Env):
     ## Starting State
     Magnets from ``magnet_init_mode`` (constant zeros by default or uniform random), target
     from ``target_beam_mode``; the backend draws its hidden state (e.g. a random incoming
-    beam) from the environment's seeded generator.
+    beam) from the environment's seeded generator. Given starting magnets (constant
+    values or the ``magnets`` reset option) must lie within the action mode's magnet
+    bounds and given targets on the screen (|mu_x|, sigma_x ≤ 4.06 mm, |mu_y|,
+    sigma_y ≤ 2.50 mm, sigmas ≥ 0); anything else raises ``ValueError`` naming the
+    value and the valid range, nothing is clipped silently.
 
     ## Episode End
     Terminated when every parameter with a threshold has been within it for
@@ -156,6 +161,7 @@ class AresEA(gym.Env):
             magnet_init_values,
             np.clip(np.zeros(5), self._action.magnet_low, self._action.magnet_high),
         )
+        self._check_magnets(self.magnet_sampler.values, "magnet_init_values")
         self.reachable_target = target_beam_mode == REACHABLE
         self.target_sampler = Sampler(
             "target_beam",
@@ -165,7 +171,7 @@ class AresEA(gym.Env):
             target_beam_values,
             np.zeros(4),
         )
-        _check_target(self.target_sampler.values, "target_beam_values")
+        check_target(self.target_sampler.values, "target_beam_values")
         self.render_mode = render_mode
         self.screen_binning = screen_binning
         self.action_space = _box(self._action.low, self._action.high)
@@ -203,20 +209,27 @@ class AresEA(gym.Env):
             self.target = pick_reachable(self.backend.simulate_beams(candidates))
         magnets = self.magnet_sampler.draw(self.np_random)
         if options.get("target_beam") is not None:
-            self.target = _check_target(
+            self.target = check_target(
                 as_vector(options["target_beam"], 4, "options['target_beam']"),
                 "options['target_beam']",
             )
         if options.get("magnets") is not None:
-            magnets = as_vector(options["magnets"], 5, "options['magnets']")
-        self.backend.set_magnets(
-            np.clip(magnets, self._action.magnet_low, self._action.magnet_high)
-        )
+            magnets = self._check_magnets(
+                as_vector(options["magnets"], 5, "options['magnets']"),
+                "options['magnets']",
+            )
+        self.backend.set_magnets(magnets)
         self._initial_beam = self._previous_beam = self.backend.get_beam()
         self._steps_in_threshold = 0
         self._time_step = 0
         self._last_action_clipped = False
         return self._observation(), self._info()
+
+    def _check_magnets(self, magnets: np.ndarray, what: str) -> np.ndarray:
+        """Refuse settings outside this action mode's magnet bounds (never clip them)."""
+        return check_magnets(
+            magnets, what, self._action.magnet_low, self._action.magnet_high
+        )
 
     def _check_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
         options = dict(options or {})
@@ -324,12 +337,6 @@ class AresEA(gym.Env):
             self.backend.get_magnets(),
             self._time_step,
         )
-
-
-def _check_target(target: np.ndarray, what: str) -> np.ndarray:
-    if np.any(target[[1, 3]] < 0):
-        raise ValueError(f"{what}: target sigmas must be >= 0 m, got {target!r}.")
-    return target
 
 
 class AresEACheetah(AresEA):

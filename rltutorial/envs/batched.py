@@ -25,8 +25,9 @@ from stable_baselines3.common.vec_env.base_vec_env import (
 )
 
 from rltutorial.envs.ares_ea import AresEACheetah
+from rltutorial.envs.checks import check_action
 from rltutorial.envs.cheetah import simulate_screen_beam
-from rltutorial.envs.ranges import BEAM_LABELS, SIGMA_INDICES
+from rltutorial.envs.ranges import BEAM_LABELS, MAGNET_LABELS, SIGMA_INDICES
 from rltutorial.envs.screen import fraction_on_screen
 from rltutorial.envs.targets import (
     REACHABLE_CANDIDATES,
@@ -89,6 +90,7 @@ class BatchedAresEA(VecEnv):
         self.task = AresEACheetah(**task, render_mode="rgb_array")
         self._keys = list(_filtered_space(self.task, filter_observation).spaces)
         self._filter = np.asarray(filter_action)
+        self._what = f"actions (n_envs, {len(self._filter)}: {_names(filter_action)})"
         self._stack = frame_stack or 1
         self._limit = time_limit or np.iinfo(np.int64).max
         filtered_actions = _filtered_actions(self.task, self._filter)
@@ -169,8 +171,18 @@ class BatchedAresEA(VecEnv):
 
     # ----------------------------------------------------------------- steps
     def step_async(self, actions: np.ndarray) -> None:
-        """Store the agents' actions, shape (N, k) in the rescaled action space."""
-        self._actions = np.asarray(actions, dtype=np.float32).reshape(self.num_envs, -1)
+        """Store the agents' actions, shape (N, k) in the rescaled action space.
+
+        Raises
+        ------
+        ValueError
+            If ``actions`` is not of shape (N, k) (nothing is reshaped or broadcast) or
+            holds NaN or infinite values, as :class:`rltutorial.wrappers.CheckAction`
+            does for one environment.
+        """
+        shape = (self.num_envs, *self.action_space.shape)
+        checked = check_action(actions, shape, self._what)
+        self._actions = checked.astype(np.float32)
 
     def step_wait(self) -> VecEnvStepReturn:
         """Advance all environments by one step in one Cheetah call."""
@@ -299,6 +311,25 @@ def _rows(columns: Mapping[str, np.ndarray]) -> zip:
     return zip(
         *(np.asarray(column).tolist() for column in columns.values()), strict=True
     )
+
+
+def _names(indices: Sequence[int]) -> str:
+    """``"Q1, Q2, Q3"`` for magnet indices; ValueError unless distinct ints in 0..4."""
+    indices = list(indices)
+    valid = range(len(MAGNET_LABELS))
+    if (
+        not indices
+        or len(set(indices)) != len(indices)
+        or not all(
+            isinstance(i, (int, np.integer)) and not isinstance(i, bool) and i in valid
+            for i in indices
+        )
+    ):
+        raise ValueError(
+            f"filter_action must be distinct integers in 0..{len(valid) - 1}, got "
+            f"{indices!r}."
+        )
+    return ", ".join(MAGNET_LABELS[i] for i in indices)
 
 
 def _filtered_space(task: AresEACheetah, keys: Sequence[str]) -> spaces.Dict:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from rltutorial.envs.backend import Backend
+from rltutorial.envs.checks import check_incoming, check_magnets, check_misalignments
 from rltutorial.envs.ranges import (
     DEFAULT_INCOMING,
     INCOMING_HIGH,
@@ -125,15 +126,30 @@ def simulate_screen_beam(
     ndarray (..., 4)
         mu_x, sigma_x, mu_y, sigma_y on the screen in m (batch shape broadcast from the
         inputs).
-    """
 
-    magnets = np.array(magnets, dtype=float)  # copies: torch needs writable arrays
-    incoming = DEFAULT_INCOMING if incoming is None else np.array(incoming, dtype=float)
-    misalignments = (
-        np.zeros(8) if misalignments is None else np.array(misalignments, dtype=float)
+    Raises
+    ------
+    ValueError
+        Before any tracking, for an input of the wrong shape or with a NaN or infinite
+        value, a quadrupole beyond ±72 1/m² or a corrector beyond ±6.1782e-3 rad, an
+        incoming energy, size or spread that is not > 0, or a misalignment beyond
+        ±1 cm (:mod:`rltutorial.envs.checks`; the message names the entry and the
+        valid range), or if the tracked beam is not finite.
+    """
+    # the checks copy: torch needs writable arrays
+    magnets = check_magnets(magnets)
+    incoming = check_incoming(DEFAULT_INCOMING if incoming is None else incoming)
+    misalignments = check_misalignments(
+        np.zeros(8) if misalignments is None else misalignments
     )
     with torch_threads(1):
-        return _track(_segment(), magnets, incoming, misalignments)
+        beam = _track(_segment(), magnets, incoming, misalignments)
+    if not np.all(np.isfinite(beam)):
+        raise ValueError(
+            f"the tracked screen beam is not finite ({beam.ravel()[:4]} ...) for magnets "
+            f"{magnets.ravel()[:5]}, incoming {incoming.ravel()[:11]}"
+        )
+    return beam
 
 
 def _track(
@@ -169,10 +185,17 @@ class CheetahBackend(Backend):
         ``incoming_values``.
     incoming_values : sequence of 11 float, optional
         Constant incoming beam (see :func:`simulate_screen_beam`); default a 107 MeV beam.
+        Energy, sizes and spreads must be > 0.
     misalignment_mode : {"random", "constant"}
         Draw misalignments uniformly in ±2 mm, or use ``misalignment_values``.
     misalignment_values : sequence of 8 float, optional
-        Constant misalignments in m; default zeros.
+        Constant misalignments in m, within ±1 cm; default zeros.
+
+    Raises
+    ------
+    ValueError
+        For values (here or in the reset options ``incoming`` and ``misalignments``)
+        that :mod:`rltutorial.envs.checks` refuses, naming the entry and valid range.
     """
 
     option_keys = ("incoming", "misalignments")
@@ -192,6 +215,7 @@ class CheetahBackend(Backend):
             incoming_values,
             DEFAULT_INCOMING,
         )
+        check_incoming(self.incoming_sampler.values, "incoming_values")
         limit = np.full(8, MISALIGNMENT_LIMIT)
         self.misalignment_sampler = Sampler(
             "misalignment",
@@ -201,6 +225,7 @@ class CheetahBackend(Backend):
             misalignment_values,
             np.zeros(8),
         )
+        check_misalignments(self.misalignment_sampler.values, "misalignment_values")
         self.incoming = self.incoming_sampler.values.copy()
         self.misalignments = self.misalignment_sampler.values.copy()
         self.magnets = np.zeros(5)
@@ -212,10 +237,12 @@ class CheetahBackend(Backend):
         misalignments = self.misalignment_sampler.draw(rng)
         if options.get("incoming") is not None:
             incoming = as_vector(options["incoming"], 11, "options['incoming']")
+            check_incoming(incoming, "options['incoming']")
         if options.get("misalignments") is not None:
             misalignments = as_vector(
                 options["misalignments"], 8, "options['misalignments']"
             )
+            check_misalignments(misalignments, "options['misalignments']")
         self.incoming, self.misalignments = incoming, misalignments
         self._beam = None
 

@@ -22,6 +22,7 @@ __all__ = [
     "INCOMING_HIGH",
     "DEFAULT_INCOMING",
     "MISALIGNMENT_LIMIT",
+    "MISALIGNMENT_BOUND",
     "TARGET_LOW",
     "TARGET_HIGH",
     "SCREEN_RESOLUTION",
@@ -108,6 +109,9 @@ DEFAULT_INCOMING = np.array(
 
 #: Largest random misalignment in m.
 MISALIGNMENT_LIMIT = 2e-3
+#: Largest misalignment in m that the simulation accepts at all (given values; the
+#: random ones stay within :data:`MISALIGNMENT_LIMIT`).
+MISALIGNMENT_BOUND = 1e-2
 
 #: Bounds of randomly drawn target beams [mu_x, sigma_x, mu_y, sigma_y] in m.
 TARGET_LOW = np.array([-2e-3, 0.0, -2e-3, 0.0])
