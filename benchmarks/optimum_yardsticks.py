@@ -6,8 +6,9 @@ sigma_x + sigma_y of two yardsticks with the cached optimum
 
 - plain Nelder-Mead (SciPy, bounded) with a budget of simulations split over a few
   starts: the problem's initial magnets (all zero) and random settings;
-- a fixed rule that tries the two focal-plane settings (the screen in the focal plane of
-  the triplet in both planes, R11 = 0) and keeps the better.
+- a fixed rule that tries the two focal-plane settings A+ and A− (the screen in the focal
+  plane of the triplet in both planes, R11 = R33 = 0; :func:`rltutorial.optics.focal_settings`)
+  and keeps the better.
 
 Both use the closed-form optics of :func:`rltutorial.evaluation.optimum.focus_sigmas` (equal to
 Cheetah to 1e-13), so thousands of simulations take a fraction of a second.
@@ -26,9 +27,10 @@ from scipy.optimize import minimize
 
 from rltutorial.envs.ranges import QUAD_K1_LIMIT
 from rltutorial.evaluation.optimum import focus_optima, focus_sigmas, optimum_table
+from rltutorial.optics import focal_settings
 
-#: The two focal-plane settings (Q1, Q2, Q3) in 1/m².
-FOCAL_SETTINGS = np.array([[72.0, -24.904, 24.203], [-72.0, 24.904, -24.203]])
+#: The two focal-plane settings A+ and A− (Q1, Q2, Q3) in 1/m².
+FOCAL_SETTINGS = np.array([focal_settings()[name] for name in ("A+", "A-")])
 #: Initial simplex size of Nelder-Mead, as a share of the quadrupole range.
 SIMPLEX_SHARE = 0.2
 

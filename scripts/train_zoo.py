@@ -44,19 +44,31 @@ def _micro(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 1e6:.0f}"
 
 
+def _ratio(value: float | None) -> str:
+    """A ratio with two decimals, or n/a where it is undefined (no optimum known)."""
+    return "n/a" if value is None or value != value else f"{value:.2f}"
+
+
 def agent_table() -> str:
-    """Markdown table of the zoo's settings and evaluation results (from metrics.json)."""
+    """Markdown table of the zoo's settings and evaluation results (from metrics.json).
+
+    Optimality in simulation (``near_optimal_rate``, ``median_optimality_ratio``) and
+    at the screen's resolution (sizes floored at one binned pixel:
+    ``resolution_near_optimal_rate``, ``median_resolution_ratio``); n/a for agents
+    whose task has no optimum table.
+    """
     lines = [
-        "| agent | algorithm | reward_mode | action_mode | abort_if_off_screen | time_reward | "
-        "training steps | wall time | mean / median final error (µm) | success_rate | "
-        "near_optimal_rate | median_optimality_ratio | mean steps | behaviour |",
-        "|" + "---|" * 14,
+        "| agent | algorithm | reward_mode | action_mode | abort_if_off_screen | "
+        "time_reward | training steps | wall time | mean / median final error (µm) | "
+        "success_rate | near_optimal_rate (simulation) | median_optimality_ratio "
+        "(simulation) | resolution_near_optimal_rate | median_resolution_ratio | "
+        "mean steps | behaviour |",
+        "|" + "---|" * 16,
     ]
     for name in list_agents():
         agent = load_agent(name)
         c, m = agent.config, agent.metrics
         e, t = m.get("evaluation", {}), m.get("training", {})
-        ratio = e.get("median_optimality_ratio")
         lines.append(
             f"| {name} | {c['algorithm']} | {c['reward_mode']} | {c['action_mode']} | "
             f"{c['abort_if_off_screen']} | {c['time_reward']} | "
@@ -64,7 +76,9 @@ def agent_table() -> str:
             f"{t.get('wall_time_s', 0) / 60:.1f} min | "
             f"{_micro(e.get('mean_mae'))} / {_micro(e.get('median_mae'))} | "
             f"{e.get('success_rate', 0):.2f} | {_rate(e.get('near_optimal_rate'))} | "
-            f"{'n/a' if ratio is None else f'{ratio:.2f}'} | "
+            f"{_ratio(e.get('median_optimality_ratio'))} | "
+            f"{_rate(e.get('resolution_near_optimal_rate'))} | "
+            f"{_ratio(e.get('median_resolution_ratio'))} | "
             f"{e.get('mean_steps', 0):.1f} | {m.get('behaviour', '')} |"
         )
     return "\n".join(lines)
