@@ -157,17 +157,18 @@ class VirtualAres:
         env["PYTHONPATH"] = root if not path else os.pathsep.join([root, path])
         return env
 
-    def start(self) -> VirtualAres:
-        """Start the server and wait until it answers.
+    def start(self, wait: bool = True) -> VirtualAres:
+        """Start the server and (by default) wait until it answers.
 
-        Raises
-        ------
-        RuntimeError
-            If it exits or stays silent for ``startup_timeout`` s (with its log's tail).
+        Parameters
+        ----------
+        wait : bool
+            Wait for :meth:`wait_ready`; False returns at once (start several machines,
+            then wait for each).
         """
-        if self.alive:
-            return self
-        flags = {}
+        if self.process is not None:
+            return self.wait_ready() if wait else self
+        flags: dict[str, Any] = {}
         if os.name == "nt":
             flags["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
         else:
@@ -182,6 +183,18 @@ class VirtualAres:
                 **flags,
             )
         self._finalizer = weakref.finalize(self, _stop, self.process)
+        return self.wait_ready() if wait else self
+
+    def wait_ready(self) -> VirtualAres:
+        """Wait until the started server answers.
+
+        Raises
+        ------
+        RuntimeError
+            If it exits or stays silent for ``startup_timeout`` s (with its log's tail).
+        """
+        if self.process is None:
+            raise RuntimeError("Call start() first.")
         deadline = time.monotonic() + self.startup_timeout
         while READY_LINE not in self.log_path.read_text(errors="replace"):
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -220,7 +233,9 @@ class VirtualAres:
         """An :class:`~rltutorial.machine.EpicsBackend` connected to this machine."""
         from rltutorial.machine.backend import EpicsBackend
 
-        return EpicsBackend(address=self.address, prefix=self.prefix, **kwargs)
+        return EpicsBackend(
+            **{"address": self.address, "prefix": self.prefix, **kwargs}
+        )
 
     def write_log(self) -> pd.DataFrame:
         """Every write so far (see :func:`read_write_log`)."""
