@@ -122,7 +122,8 @@ def test_metrics_must_be_an_object(kim):
 
 def test_empty_config_does_not_load_with_defaults(kim):
     """An empty config.yaml is refused, naming the keys an agent's config records
-    (it used to load with the default reward mode)."""
+    (it used to load with the defaults, e.g. another reward mode)."""
+    _normalised(kim, GOOD_STATS)
     _edit(kim, agent_io.CONFIG_FILE, "")
     with pytest.raises(ValueError, match=r"config\.yaml lacks 43 key.*action_mode"):
         load_agent("Kim")
@@ -130,6 +131,7 @@ def test_empty_config_does_not_load_with_defaults(kim):
 
 def test_cut_short_config_names_the_missing_keys(kim):
     """A config.yaml cut after its first lines is refused, naming what is missing."""
+    _normalised(kim, GOOD_STATS)
     lines = (kim / agent_io.CONFIG_FILE).read_text().splitlines(keepends=True)
     _edit(kim, agent_io.CONFIG_FILE, "".join(lines[:3]))
     with pytest.raises(ValueError, match="lacks .*reward_mode"):

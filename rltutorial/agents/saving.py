@@ -20,6 +20,7 @@ from typing import Any
 from rltutorial.agents import swap
 from rltutorial.agents.manifest import verify_manifest, write_manifest
 from rltutorial.agents.storage import (
+    AGENT_FILES,
     CONFIG_FILE,
     METRICS_FILE,
     MONITOR_FILE,
@@ -180,7 +181,7 @@ def rewrite_agent_folder(
                     shutil.copytree(path, staging / path.name, symlinks=True)
                 else:
                     shutil.copy2(path, staging / path.name)
-            verify_manifest(staging)
+            verify_manifest(staging, known=AGENT_FILES)
             for name, data in replace.items():
                 (staging / name).write_bytes(data)
             write_manifest(staging)

@@ -235,7 +235,9 @@ def read_metrics(folder: Path) -> dict[str, Any]:
     return metrics
 
 
-def read_agent(folder: str | Path) -> tuple[dict[str, Any], Any, Any, dict[str, Any]]:
+def read_agent(
+    folder: str | Path,
+) -> tuple[dict[str, Any], Any, NormalizationStats | None, dict[str, Any]]:
     """Load and check an agent folder: (config, policy, normalisation, metrics).
 
     An interrupted swap is recovered first; a folder replaced by another process while
@@ -266,17 +268,22 @@ def read_agent(folder: str | Path) -> tuple[dict[str, Any], Any, Any, dict[str, 
     raise ValueError(f"{folder} kept being replaced while it was read; try again.")
 
 
-def _read_agent_once(folder: Path) -> tuple[dict[str, Any], Any, Any, dict[str, Any]]:
+def _read_agent_once(
+    folder: Path,
+) -> tuple[dict[str, Any], Any, NormalizationStats | None, dict[str, Any]]:
     if not is_agent_folder(folder):
         raise ValueError(
-            f"{folder} is not an agent folder (needs {CONFIG_FILE}, {WEIGHTS_FILE} "
-            f"and {MANIFEST_FILE})."
+            f"{folder} is not an agent folder: it holds no {CONFIG_FILE}, "
+            f"{WEIGHTS_FILE} or {MANIFEST_FILE}."
+            if folder.is_dir()
+            else f"No agent folder at {folder}."
         )
     if not verify_manifest(folder, known=AGENT_FILES):
         warnings.warn(
             f"{folder} has no {MANIFEST_FILE} (saved by an older version): its files "
-            "cannot be checked for damage. Re-save it: python scripts/resave_zoo.py "
-            f"--folder '{folder}'.",
+            "cannot be checked for damage. Re-save it with a manifest: in a checkout "
+            f"python scripts/resave_zoo.py --folder '{folder}', else "
+            "rltutorial.agents.saving.rewrite_agent_folder(folder).",
             UnverifiedAgentWarning,
             stacklevel=4,
         )
