@@ -226,16 +226,18 @@ class MachineModel:
     def advance(self, dt: float) -> None:
         """Let ``dt`` seconds pass: ramp the read-backs and drift the incoming beam."""
         ramp_time = self.settings.ramp_time
-        step = np.inf if ramp_time == 0 else 2 * _LIMITS / ramp_time * dt
-        difference = self.set_points - self.read_backs
-        arrived = np.abs(difference) <= step
         moving = ~self.stuck
+        if ramp_time == 0:
+            arrived = np.ones(5, dtype=bool)
+            step = np.zeros(5)
+        else:
+            step = 2 * _LIMITS / ramp_time * dt
+            arrived = np.abs(self.set_points - self.read_backs) <= step
+        towards = np.sign(self.set_points - self.read_backs) * step
         self.read_backs = np.where(
             moving & arrived,
             self.set_points,
-            np.where(
-                moving, self.read_backs + np.sign(difference) * step, self.read_backs
-            ),
+            np.where(moving, self.read_backs + towards, self.read_backs),
         )
         self._drift(dt)
 
