@@ -24,7 +24,7 @@ from rltutorial.machine.errors import (
     WriteRefused,
 )
 from rltutorial.machine.model import MachineModel, MachineSettings
-from rltutorial.machine.monitor import snapshot
+from rltutorial.machine.monitor import operator_stop, snapshot, watch
 from rltutorial.machine.names import MachinePVs
 from rltutorial.machine.process import VirtualAres, read_write_log
 
@@ -40,6 +40,8 @@ __all__ = [
     "ReadbackTimeout",
     "VirtualAres",
     "WriteRefused",
+    "operator_stop",
     "read_write_log",
     "snapshot",
+    "watch",
 ]

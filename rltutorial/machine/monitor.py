@@ -1,6 +1,8 @@
-"""Watch a machine: every PV's value at one moment, as a table."""
+"""Watch a machine: every PV at one moment, a few PVs over time, and the stop button."""
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import pandas as pd
@@ -8,7 +10,7 @@ import pandas as pd
 from rltutorial.machine.channels import Channels, use_address
 from rltutorial.machine.names import MachinePVs
 
-__all__ = ["snapshot"]
+__all__ = ["snapshot", "watch", "operator_stop"]
 
 
 def _shown(data: np.ndarray) -> object:
@@ -64,3 +66,61 @@ def snapshot(
     finally:
         channels.close()
     return pd.DataFrame(rows, columns=["pv", "value", "unit", "time"]).set_index("pv")
+
+
+def watch(
+    names: list[str],
+    address: str | None = None,
+    duration: float = 1.0,
+    interval: float = 0.1,
+    timeout: float = 2.0,
+) -> pd.DataFrame:
+    """Read scalar PVs every ``interval`` s for ``duration`` s, without claiming.
+
+    Parameters
+    ----------
+    names : list of str
+        Scalar PVs, e.g. ``MachinePVs().beam_fields``.
+    address : str, optional
+        ``"host:port"`` of the server.
+    duration, interval : float
+        How long and how often to read, in s.
+    timeout : float
+        Seconds for connecting and each read.
+
+    Returns
+    -------
+    DataFrame
+        Index ``t`` (s since the first read); one column per PV.
+    """
+    channels = Channels(names, use_address(address), timeout)
+    rows, start = [], time.monotonic()
+    try:
+        while time.monotonic() - start <= duration:
+            rows.append([time.monotonic() - start, *channels.read_values(names)])
+            time.sleep(interval)
+    finally:
+        channels.close()
+    return pd.DataFrame(rows, columns=["t", *names]).set_index("t")
+
+
+def operator_stop(
+    stopped: bool = True, address: str | None = None, prefix: str = ""
+) -> None:
+    """The operator's stop button: ``ARESEA:STOP`` = 1 (or 0 to run again).
+
+    Stopping freezes every magnet where it is and makes the machine refuse magnet
+    writes; a running episode ends with :class:`~rltutorial.machine.MachineStopped`.
+    """
+    from rltutorial.machine.errors import MachineError
+
+    names = MachinePVs(prefix)
+    channels = Channels([names.stop], use_address(address), 2.0)
+
+    def refused(name: str, value: object) -> MachineError:
+        return MachineError(f"{name} = {value!r} was not confirmed by the machine.")
+
+    try:
+        channels.write(names.stop, int(bool(stopped)), refused)
+    finally:
+        channels.close()
