@@ -174,7 +174,7 @@ rename, rmtree = pathlib.Path.rename, shutil.rmtree
 def die():
     os.kill(os.getpid(), signal.SIGKILL)
 def hooked_rename(self, target):
-    if point == "before-swap" and self.name.endswith(".partial"):
+    if point == "before-swap" and self == folder:
         die()
     result = rename(self, target)
     if point == "between-renames" and str(target).endswith(".old"):
