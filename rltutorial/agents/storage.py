@@ -36,6 +36,7 @@ from typing import Any
 
 from rltutorial.agents import swap
 from rltutorial.agents.manifest import MANIFEST_FILE, verify_manifest
+from rltutorial.checks import FORBIDDEN_IN_NAMES
 from rltutorial.config import validate_config
 from rltutorial.normalization import NormalizationStats
 from rltutorial.safe_yaml import load_yaml
@@ -87,9 +88,8 @@ REQUIRED_CONFIG_KEYS = tuple(
     learning_rate_schedule gae_lambda clip_range ent_coef eval_every eval_episodes
     eval_criterion""".split()
 )
-#: Longest agent name (characters): the name is also a folder and a lock file name.
-MAX_NAME_LENGTH = 100
-_FORBIDDEN = set('/\\:*?"<>|')
+#: Longest agent name (bytes in UTF-8): a folder name with room for the staging suffix.
+MAX_NAME_BYTES = 200
 
 
 class UnverifiedAgentWarning(UserWarning):
@@ -97,20 +97,26 @@ class UnverifiedAgentWarning(UserWarning):
 
 
 def check_agent_name(name: str) -> str:
-    """Return ``name`` if it can name an agent folder, else raise ValueError."""
+    """Return ``name`` if it can name an agent folder, else raise ValueError.
+
+    The rule of the config key ``run_name`` (:func:`rltutorial.checks.folder_name`):
+    1 to :data:`MAX_NAME_BYTES` bytes in UTF-8, no surrounding spaces, leading dot,
+    control characters or any of ``/ \\ : * ? " < > |``.
+    """
     if (
         not isinstance(name, str)
         or not name.strip()
         or name != name.strip()
         or name.startswith(".")
-        or _FORBIDDEN & set(name)
-        or not name.isprintable()
-        or len(name) > MAX_NAME_LENGTH
+        or FORBIDDEN_IN_NAMES & set(name)
+        or any(ord(c) < 32 or ord(c) == 127 for c in name)
+        or len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES
     ):
         shown = repr(name) if len(repr(name)) <= 60 else repr(name)[:57] + "..."
         raise ValueError(
-            f"Agent name {shown} cannot name a folder: use at most {MAX_NAME_LENGTH} "
-            "letters, digits, spaces, '-' or '_' (no leading dot or surrounding spaces)."
+            f"Agent name {shown} cannot name a folder: use 1 to {MAX_NAME_BYTES} bytes "
+            "of letters, digits, spaces, '-' or '_' (no leading dot, surrounding "
+            "spaces or control characters)."
         )
     return name
 
