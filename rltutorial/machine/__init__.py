@@ -26,7 +26,8 @@ from rltutorial.machine.errors import (
 from rltutorial.machine.model import MachineModel, MachineSettings
 from rltutorial.machine.monitor import operator_stop, snapshot, watch
 from rltutorial.machine.names import MachinePVs
-from rltutorial.machine.process import VirtualAres, read_write_log
+from rltutorial.machine.process import VirtualAres
+from rltutorial.machine.writelog import read_write_log
 
 __all__ = [
     "EpicsBackend",

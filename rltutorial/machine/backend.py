@@ -78,6 +78,9 @@ class EpicsBackend(Backend):
         None uses the EPICS variables as they are.
     prefix : str
         PV name prefix (see :mod:`rltutorial.machine.names`).
+    names : MachinePVs, optional
+        The PV names (a subclass maps them to another control system's); default
+        ``MachinePVs(prefix)``.
     hidden_state : {"machine", "seeded"}
         ``"machine"``: the incoming beam and misalignments are whatever the machine has
         (a real machine). ``"seeded"``: each reset draws them from the episode's
@@ -106,6 +109,7 @@ class EpicsBackend(Backend):
         self,
         address: str | None = None,
         prefix: str = "",
+        names: MachinePVs | None = None,
         hidden_state: Literal["machine", "seeded"] = "machine",
         incoming_mode: str = "random",
         incoming_values: np.ndarray | None = None,
@@ -146,7 +150,7 @@ class EpicsBackend(Backend):
             else as_vector(tolerance, 5, "tolerance")
         )
         self.settle_timeout, self.poll_interval = float(settle_timeout), poll_interval
-        self.names = MachinePVs(prefix)
+        self.names = MachinePVs(prefix) if names is None else names
         self.address = use_address(address)
         names = self.names.all if self.seeded else self.names.machine
         self.channels = Channels(names, self.address, timeout)

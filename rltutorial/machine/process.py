@@ -13,7 +13,6 @@ block ends (also on an error) or, at the latest, when the calling interpreter ex
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -28,8 +27,9 @@ import pandas as pd
 
 from rltutorial.machine.model import MachineSettings
 from rltutorial.machine.server import READY_LINE, loopback_environment
+from rltutorial.machine.writelog import read_write_log
 
-__all__ = ["VirtualAres", "free_port", "read_write_log"]
+__all__ = ["VirtualAres", "free_port"]
 
 HOST = "127.0.0.1"
 
@@ -46,23 +46,6 @@ def free_port() -> int:
                 continue
             return port
     raise RuntimeError("No free port on 127.0.0.1 for both TCP and UDP.")
-
-
-def read_write_log(path: str | Path) -> pd.DataFrame:
-    """The machine's write log as a table.
-
-    Returns
-    -------
-    DataFrame
-        One row per write: ``time`` (UNIX s), ``client`` (user@host:port), ``pv``,
-        ``value``, ``accepted`` (bool) and ``reason`` (why it was refused).
-    """
-    path = Path(path)
-    columns = ["time", "client", "pv", "value", "accepted", "reason"]
-    if not path.is_file():
-        return pd.DataFrame(columns=columns)
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    return pd.DataFrame(rows, columns=columns)
 
 
 def _stop(process: subprocess.Popen, grace_s: float = 5.0) -> None:

@@ -19,27 +19,25 @@ caproto is imported here only; ``pip install "rltutorial[machine]"`` brings it.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 
 from rltutorial.machine.errors import WriteRefused
 from rltutorial.machine.model import MachineModel, MachineSettings
 from rltutorial.machine.names import MAGNETS, MachinePVs
+from rltutorial.machine.writelog import MESSAGE_LENGTH, WriteLog
 
 __all__ = ["serve", "loopback_environment", "READY_LINE"]
 
 #: Seconds between two updates of the magnets and the drift.
 TICK_S = 0.01
-#: Longest message in ``ARESEA:MESSAGE`` (a char waveform: a long string).
-MESSAGE_LENGTH = 300
 #: What the server prints (with host and port) once it answers.
 READY_LINE = "virtual ARES ready on"
 _LOG = logging.getLogger("rltutorial.machine")
@@ -81,56 +79,6 @@ class _QuietCaproto(logging.Filter):
         return not message.startswith(
             ("Invalid write request", "Failed to send beacon")
         )
-
-
-def _plain(value: Any) -> Any:
-    """A written value as JSON can hold it (one-element arrays as scalars)."""
-    if isinstance(value, (bytes, str)):
-        return value.decode(errors="replace") if isinstance(value, bytes) else value
-    try:
-        values = [_plain(v) if isinstance(v, bytes) else v for v in value]
-    except TypeError:
-        return np.asarray(value).item()
-    values = np.asarray(values).tolist()
-    return values[0] if len(values) == 1 else values
-
-
-class WriteLog:
-    """Every write to the machine, as JSON lines in a file (flushed) and in memory.
-
-    Parameters
-    ----------
-    path : Path, optional
-        File to append to; None keeps the log in memory only.
-    """
-
-    def __init__(self, path: Path | None = None) -> None:
-        self.file: TextIO | None = None if path is None else Path(path).open("a")
-        self.accepted = 0
-        self.refused = 0
-        self.message = ""
-
-    def record(
-        self, client: str, pv: str, value: Any, error: BaseException | None
-    ) -> None:
-        """Note one write: who, which PV, what value, accepted or why refused."""
-        entry = {
-            "time": time.time(),
-            "client": client,
-            "pv": pv,
-            "value": _plain(value),
-            "accepted": error is None,
-            "reason": "" if error is None else str(error),
-        }
-        if error is None:
-            self.accepted += 1
-        else:
-            self.refused += 1
-            self.message = f"{pv}: {error}"[:MESSAGE_LENGTH]
-        _LOG.info("write %s", entry)
-        if self.file is not None:
-            self.file.write(json.dumps(entry) + "\n")
-            self.file.flush()
 
 
 def _channel_classes():
