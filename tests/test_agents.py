@@ -60,6 +60,16 @@ def test_shipped_agent_loads_without_pickle(name, tmp_path, monkeypatch, no_pick
     assert "evaluation" in agent.metrics and "behaviour" in agent.metrics
 
 
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_agent_has_a_valid_manifest(name):
+    """Each shipped agent carries a manifest that matches its files (re-save an agent
+    without one with scripts/resave_zoo.py)."""
+    from rltutorial.agents.manifest import verify_manifest
+    from rltutorial.agents.zoo import agent_folder
+
+    assert verify_manifest(agent_folder(name), known=agent_io.AGENT_FILES)
+
+
 @pytest.mark.skipif(not SHIPPED, reason="no agents shipped in models/")
 def test_reference_alias_loads_reference_agent(no_pickle):
     """'reference' (any case) loads the reference agent of the zoo."""
