@@ -67,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
         help="start from a random incoming beam (drawn with --seed)",
     )
     serve.add_argument(
+        "--exit-with-parent",
+        action="store_true",
+        help="exit when the process that started the server ends",
+    )
+    serve.add_argument(
         "--write-log",
         type=Path,
         default=None,
@@ -100,7 +105,15 @@ def _serve(args: argparse.Namespace) -> int:
     if args.random_beam:
         incoming = np.random.default_rng(args.seed).uniform(INCOMING_LOW, INCOMING_HIGH)
     try:
-        serve(settings, args.host, args.port, args.prefix, args.write_log, incoming)
+        serve(
+            settings,
+            args.host,
+            args.port,
+            args.prefix,
+            args.write_log,
+            incoming,
+            args.exit_with_parent,
+        )
     except KeyboardInterrupt:
         return 130
     return 0

@@ -8,7 +8,8 @@
 The server runs ``python -m rltutorial.machine serve`` with the same Python and the same
 ``rltutorial`` as the caller, listens on 127.0.0.1 only, logs to a file next to its
 write log, and is stopped when :meth:`VirtualAres.stop` is called, when the ``with``
-block ends (also on an error) or, at the latest, when the calling interpreter exits.
+block ends (also on an error), when the calling interpreter exits, and, should the caller be
+killed, by itself (it exits when its parent process is gone).
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ class VirtualAres:
     def _argv(self) -> list[str]:
         s = self.settings
         argv = [sys.executable, "-m", "rltutorial.machine", "serve", "--host", HOST]
+        argv.append("--exit-with-parent")
         for flag, value in (
             ("--port", self.port),
             ("--prefix", self.prefix),

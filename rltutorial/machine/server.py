@@ -145,9 +145,14 @@ class VirtualAresServer:
     """
 
     def __init__(
-        self, model: MachineModel, prefix: str = "", write_log: Path | None = None
+        self,
+        model: MachineModel,
+        prefix: str = "",
+        write_log: Path | None = None,
+        parent: int | None = None,
     ) -> None:
         self.model = model
+        self.parent = parent
         self.names = MachinePVs(prefix)
         self.log = WriteLog(write_log)
         self.frame = 0
@@ -319,6 +324,9 @@ class VirtualAresServer:
         print(READY_LINE, os.environ.get("EPICS_CA_SERVER_PORT"), flush=True)
         while True:
             await asyncio.sleep(TICK_S)
+            if self.parent is not None and os.getppid() != self.parent:
+                _LOG.warning("the process that started the server is gone; exiting")
+                os._exit(0)
             clock = time.monotonic()
             self.model.advance(clock - last)
             last, now = clock, time.time()
@@ -336,6 +344,7 @@ def serve(
     prefix: str = "",
     write_log: Path | None = None,
     incoming: np.ndarray | None = None,
+    exit_with_parent: bool = False,
 ) -> None:
     """Run the virtual ARES-EA until the process is stopped (blocks).
 
@@ -354,11 +363,15 @@ def serve(
         Append every write as a JSON line here.
     incoming : ndarray (11,), optional
         Initial incoming beam.
+    exit_with_parent : bool
+        Exit when the process that started this one ends (no orphaned servers).
     """
     *_, run = import_caproto()
     os.environ.update(loopback_environment(host, port))
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
     for handler in logging.getLogger().handlers:
         handler.addFilter(_QuietCaproto())
-    server = VirtualAresServer(MachineModel(settings, incoming), prefix, write_log)
+    parent = os.getppid() if exit_with_parent else None
+    model = MachineModel(settings, incoming)
+    server = VirtualAresServer(model, prefix, write_log, parent)
     run(server.pvdb, interfaces=[host], startup_hook=server.run)
