@@ -59,7 +59,8 @@ def _plain_json(value: Any) -> Any:
 
 def _write_json(data: Mapping[str, Any], path: Path) -> Path:
     partial = path.with_name(path.name + ".part")
-    partial.write_text(json.dumps(_plain_json(data), indent=2, ensure_ascii=False))
+    text = json.dumps(_plain_json(data), indent=2, ensure_ascii=False)
+    partial.write_text(text, encoding="utf-8")
     partial.replace(path)
     return path
 
@@ -166,9 +167,13 @@ def rewrite_agent_folder(
     FileNotFoundError
         If ``folder`` does not exist.
     ValueError
-        If a file does not match the folder's manifest (naming it).
+        If a file does not match the folder's manifest (naming it), or a name in
+        ``replace`` is not a plain file name.
     """
     folder, replace = Path(folder), dict(replace or {})
+    for name in replace:
+        if Path(name).name != name or name.startswith("."):
+            raise ValueError(f"{name!r} is not the name of a file in an agent folder.")
     with swap.folder_lock(folder):
         swap.recover_locked(folder)
         if not folder.is_dir():
