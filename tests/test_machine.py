@@ -43,7 +43,7 @@ def servers(tmp_path_factory):
         for name in ("EPICS_CA_ADDR_LIST", "EPICS_CA_AUTO_ADDR_LIST"):
             patch.delenv(name, raising=False)
         machines = {
-            name: VirtualAres(folder=folder / name, lease_timeout=5.0, **EXACT)
+            name: VirtualAres(folder=folder / name, **EXACT)
             for name in ("machine", "doomed")
         }
         try:
@@ -66,7 +66,7 @@ def machine(servers):
 @pytest.fixture
 def raw(machine):
     """A plain Channel Access client of the machine (no lease, no checks)."""
-    channels = Channels(PVS.all, machine.address, timeout=1.0)
+    channels = Channels(PVS.all, machine.address, timeout=1.0, connect_timeout=10.0)
     yield channels
     channels.close()
 
@@ -190,7 +190,7 @@ def test_machine_that_does_not_match_is_refused(machine, monkeypatch):
         machine.backend()
     monkeypatch.undo()
     with pytest.raises(MachineConnectionError, match="not found"):
-        machine.backend(prefix="OTHER:", timeout=0.5)
+        machine.backend(prefix="OTHER:", connect_timeout=1.0)
 
 
 def test_server_killed_mid_episode_gives_a_clear_error(servers):

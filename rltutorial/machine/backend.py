@@ -67,6 +67,16 @@ def _token() -> str:
     return f"{getpass.getuser()}@{socket.gethostname()}:{os.getpid()}"[-39:]
 
 
+def _release(channels: Channels, release: str, token: str | None) -> None:
+    """Give the lease back (if held) and disconnect; never raises."""
+    if token is not None:
+        try:
+            channels.write(release, token, lambda name, value: MachineError(name))
+        except MachineError:
+            pass
+    channels.close()
+
+
 class EpicsBackend(Backend):
     """ARES-EA over EPICS Channel Access (the virtual machine or a real one).
 
@@ -94,7 +104,9 @@ class EpicsBackend(Backend):
     settle_timeout : float
         Seconds a step may wait for read-backs and a fresh frame.
     timeout : float
-        Seconds one Channel Access operation (connect, read, write) may take.
+        Seconds one Channel Access read or write may take.
+    connect_timeout : float
+        Seconds to find and connect every PV.
     on_error : {"restore", "leave"}
         What a failed or interrupted step does to the magnets (see the module).
     claim : bool
@@ -118,6 +130,7 @@ class EpicsBackend(Backend):
         tolerance: np.ndarray | None = None,
         settle_timeout: float = 10.0,
         timeout: float = 2.0,
+        connect_timeout: float = 5.0,
         on_error: Literal["restore", "leave"] = "restore",
         claim: bool = True,
         poll_interval: float = 0.005,
@@ -153,9 +166,11 @@ class EpicsBackend(Backend):
         self.names = MachinePVs(prefix) if names is None else names
         self.address = use_address(address)
         names = self.names.all if self.seeded else self.names.machine
-        self.channels = Channels(names, self.address, timeout)
-        self._finalizer = weakref.finalize(self, self.channels.close)
+        self.channels = Channels(names, self.address, timeout, connect_timeout)
         self.token = _token() if claim else None
+        self._finalizer = weakref.finalize(
+            self, _release, self.channels, self.names.release, self.token
+        )
         self._check_machine()
         if self.token is not None:
             self._claim()
@@ -200,12 +215,8 @@ class EpicsBackend(Backend):
         self.channels.write(self.names.lease, self.token, self._refusal)
 
     def close(self) -> None:
-        """Give the machine's lease back and disconnect (idempotent)."""
-        if self._finalizer.alive and self.token is not None:
-            try:
-                self.channels.write(self.names.release, self.token, self._refusal)
-            except MachineError:
-                pass
+        """Give the machine's lease back and disconnect (idempotent; also done when the
+        backend is garbage-collected or the interpreter exits)."""
         self._finalizer()
 
     def __enter__(self) -> EpicsBackend:

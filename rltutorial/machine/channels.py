@@ -20,6 +20,9 @@ from rltutorial.machine.names import MachinePVs
 
 __all__ = ["Channels", "Reading", "describe_error", "use_address"]
 
+#: Default seconds to find and connect a machine's PVs (a busy computer needs a few).
+CONNECT_TIMEOUT = 5.0
+
 
 class Reading(NamedTuple):
     """One read: the value(s), the machine's time stamp (s, UNIX) and alarm status."""
@@ -75,16 +78,27 @@ class Channels:
     address : str
         Where the machine is (for messages).
     timeout : float
-        Seconds for connecting and for each read or write.
+        Seconds for each read or write.
+    connect_timeout : float, optional
+        Seconds for finding and connecting every PV; default the larger of ``timeout``
+        and :data:`CONNECT_TIMEOUT`.
     """
 
-    def __init__(self, names: Sequence[str], address: str, timeout: float) -> None:
+    def __init__(
+        self,
+        names: Sequence[str],
+        address: str,
+        timeout: float,
+        connect_timeout: float | None = None,
+    ) -> None:
         Context, self._caproto_error = _client()
         self.address, self.timeout = address, float(timeout)
+        if connect_timeout is None:
+            connect_timeout = max(self.timeout, CONNECT_TIMEOUT)
         self.context = Context(timeout=self.timeout)
-        pvs = self.context.get_pvs(*names, timeout=self.timeout)
+        pvs = self.context.get_pvs(*names, timeout=connect_timeout)
         self.pvs = dict(zip(names, pvs, strict=True))
-        deadline = time.monotonic() + self.timeout
+        deadline = time.monotonic() + connect_timeout
         missing = []
         for name, pv in self.pvs.items():
             try:
@@ -96,7 +110,7 @@ class Channels:
             shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
             raise MachineConnectionError(
                 f"{len(missing)} of {len(names)} PVs of the machine at {address} were "
-                f"not found within {self.timeout} s ({shown}). Is the server running, "
+                f"not found within {connect_timeout} s ({shown}). Is the server running, "
                 "with the same prefix, and does EPICS_CA_ADDR_LIST reach it?"
             )
 
