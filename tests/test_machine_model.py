@@ -132,3 +132,15 @@ def test_pv_names_follow_the_ares_devices():
     assert names.read_backs[2] == "VA:AREAMCVM1:ANGLE:RBV"
     assert names.beam == "VA:AREABSCR1:BEAM"
     assert len(set(names.all)) == len(names.all)
+
+
+def test_command_line_lists_the_pvs_and_checks_settings(capsys):
+    """``python -m rltutorial.machine pvs`` prints every name; ``serve`` with a bad
+    setting exits with status 2 and names it, before starting anything."""
+    from rltutorial.machine.__main__ import main
+
+    assert main(["pvs", "--prefix", "VA:"]) == 0
+    out = capsys.readouterr().out
+    assert "VA:AREAMQZM1:K1:SET" in out and "VA:SIM:INCOMING  (virtual machine only)" in out
+    assert main(["serve", "--noise", "-1"]) == 2
+    assert "noise must be" in capsys.readouterr().err
