@@ -171,10 +171,15 @@ class EpicsBackend(Backend):
         self._finalizer = weakref.finalize(
             self, _release, self.channels, self.names.release, self.token
         )
-        self._check_machine()
-        if self.token is not None:
-            self._claim()
-        self.magnets = self.channels.read_values(self.names.read_backs)
+        try:
+            self._check_machine()
+            if self.token is not None:
+                self._claim()
+            self.magnets = self.channels.read_values(self.names.read_backs)
+        except BaseException:
+            self._finalizer.detach()  # the lease is not ours to give back
+            self.channels.close()
+            raise
         self.beam: np.ndarray | None = None
         self.episode_start = self.magnets.copy()
         self._state_stamp = 0.0
