@@ -29,6 +29,7 @@ from rltutorial.__main__ import main
 from rltutorial.cli.sweep import TableFormat, write_table
 from rltutorial.cli.sweep_spec import parse_axis
 from rltutorial.sweep import RESERVED_COLUMNS
+from rltutorial.sweep.table import UNFINISHED
 
 KNOB = "ele[27][6]"
 STARTUP_S = 60.0
@@ -315,8 +316,10 @@ def _gone(pid: int, within_s: float) -> bool:
     return False
 
 
-def test_ctrl_c_exits_130_without_a_table(tracewin, tmp_path):
-    """SIGINT during a point: TraceWin stopped, exit code 130, no (partial) table."""
+def test_ctrl_c_exits_130_with_the_finished_points(tracewin, tmp_path):
+    """SIGINT during a point: TraceWin stopped, exit code 130, and the table holds the
+    point that finished and the interrupted one marked lost (nothing was kept
+    before)."""
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     argv = [*tracewin["args"], "--grid", _mode_axis("ok", "hang")]
@@ -338,10 +341,15 @@ def test_ctrl_c_exits_130_without_a_table(tracewin, tmp_path):
         process.kill()
     assert process.returncode == 130, stderr
     assert stderr.splitlines()[-1] == (
-        f"python -m rltutorial sweep: interrupted: no table written to "
-        f"{out_dir / 'scan.csv'}"
+        f"python -m rltutorial sweep: interrupted: 1 of 2 points finished; table "
+        f"written to {out_dir / 'scan.csv'} (unfinished points marked lost)"
     )
-    assert "Traceback" not in stderr and not list(out_dir.iterdir())
+    assert "Traceback" not in stderr
+    assert [p.name for p in out_dir.iterdir()] == ["scan.csv"]
+    table = pd.read_csv(out_dir / "scan.csv")
+    assert table["status"].tolist() == ["ok", "lost"]
+    assert table["error"].iloc[1] == UNFINISHED
+    assert table["SizeX"].notna().tolist() == [True, False]
     assert _gone(int(child_pid.read_text()), within_s=10)
 
 

@@ -132,6 +132,11 @@ def test_prepare_rejects_bad_study_arguments(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
+def _visible(folder) -> set[str]:
+    """Folders in ``folder``, hidden ones (``.locks``) and lock files left out."""
+    return {p.name for p in folder.iterdir() if p.is_dir() and p.name[0] != "."}
+
+
 def test_training_backend_is_registered():
     """The "training" backend runs train_point and checks its arguments first."""
     backend = SWEEP_BACKENDS["training"]
@@ -153,8 +158,8 @@ def test_serial_study_one_row_per_point_with_metrics(serial_study):
     assert frame["agent"].str.fullmatch(r"study-tiny-[0-9a-f]{10}").all()
     assert frame["agent"].nunique() == len(points)
     assert "seed_result" not in frame  # evaluation settings are not results
-    assert {p.name for p in (folder / "models").iterdir()} == set(frame["agent"])
-    assert {p.name for p in (folder / "runs").iterdir()} == set(frame["agent"])
+    assert _visible(folder / "models") == set(frame["agent"])
+    assert _visible(folder / "runs") == set(frame["agent"])
 
 
 def test_study_agents_load_with_their_configs(serial_study, monkeypatch):
@@ -245,4 +250,4 @@ def test_study_on_local_cluster(tmp_path):
         assert agent.config["action_mode"] == row.action_mode
         assert row.agent_folder.startswith(str(tmp_path / "models"))
         assert row.n_episodes == EPISODES and not math.isnan(row.median_mae)
-    assert len(list((tmp_path / "models").iterdir())) == 2
+    assert len(_visible(tmp_path / "models")) == 2

@@ -16,8 +16,8 @@ Examples::
     python -m rltutorial sweep --file sweep.yaml --out scan.csv
 
 Exit codes: 0 when every point is ok, 1 when some failed, timed out or were lost
-(0 with ``--allow-failures``), 2 for a usage error, 130 when interrupted (Ctrl-C; no
-table is written, since :func:`~rltutorial.sweep.run_sweep` returns nothing then).
+(0 with ``--allow-failures``), 2 for a usage error, 130 when interrupted (Ctrl-C; the
+table of the points finished so far is written, the others marked ``lost``).
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ sweep file (YAML; the command line adds to it and wins on a name given in both):
   retries: 1
 
 exit codes: 0 all points ok; 1 some failed/timeout/lost (0 with --allow-failures);
-2 usage error; 130 interrupted (no table written).
+2 usage error; 130 interrupted (the finished points are written, the rest as lost).
 """
 
 
@@ -189,7 +189,7 @@ def summarize(frame: pd.DataFrame, axes: list[str], seconds: float, where: str) 
 
 def sweep_command(args: argparse.Namespace) -> tuple[str, int]:
     """Run the ``sweep`` command; return the summary and the exit code (0 or 1)."""
-    from rltutorial.sweep import grid, run_sweep
+    from rltutorial.sweep import SweepInterrupted, grid, run_sweep
 
     spec = build_spec(args)
     check_spec(spec)
@@ -207,6 +207,12 @@ def sweep_command(args: argparse.Namespace) -> tuple[str, int]:
                 progress=sys.stderr.isatty(),
                 simulate_kwargs=spec.fixed,
             )
+    except SweepInterrupted as interrupt:  # write what finished, then exit 130
+        write_table(interrupt.table, args.out, table_format)
+        raise KeyboardInterrupt(
+            f"{interrupt.n_finished} of {len(interrupt.table)} points finished; table "
+            f"written to {args.out} (unfinished points marked lost)"
+        ) from None
     except KeyboardInterrupt:
         raise KeyboardInterrupt(f"no table written to {args.out}") from None
     seconds = time.perf_counter() - start

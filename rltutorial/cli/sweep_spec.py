@@ -64,10 +64,11 @@ class CommandLineBackend:
 
 
 def _check_cheetah_parameter(name: str) -> None:
-    """Raise unless ``name`` is a magnet (q1, q2, cv, q3, ch) or an incoming-beam name."""
-    from rltutorial.envs.ranges import INCOMING_LABELS, MAGNET_LABELS
+    """Raise unless ``name`` is a magnet (q1, q2, cv, q3, ch) or an incoming-beam name
+    (plain or ``incoming_<name>``; see :func:`rltutorial.sweep.cheetah_parameters`)."""
+    from rltutorial.sweep.cheetah import cheetah_parameters
 
-    valid = [label.lower() for label in MAGNET_LABELS] + list(INCOMING_LABELS)
+    valid = list(cheetah_parameters())
     if name not in valid:
         raise unknown_name_error(name, valid, "cheetah parameter")
 

@@ -32,17 +32,24 @@ import tempfile
 import threading
 import zipfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from rltutorial.registry import lookup
+from rltutorial.sweep.cheetah import (
+    CHEETAH_RESULTS,
+    INCOMING_PREFIX,
+    cheetah_parameters,
+    cheetah_simulate,
+)
 from rltutorial.sweep.studies import prepare_training, train_point
 
 __all__ = [
     "SWEEP_BACKENDS",
     "ProjectArchive",
     "SweepBackend",
+    "cheetah_parameters",
     "cheetah_simulate",
     "get_backend",
     "pack_project",
@@ -71,66 +78,28 @@ class SweepBackend:
     accepts_timeout : bool
         If True, the runner passes its ``timeout`` (s) on as ``timeout=`` so that the
         backend can stop the simulation itself (e.g. kill a subprocess).
+    results : tuple of str
+        Names of the results ``simulate`` returns, where they are known in advance;
+        :func:`~rltutorial.sweep.run_sweep` refuses parameters with these names
+        (a column has one meaning).
+    hints : Mapping[str, str]
+        Advice shown when a parameter takes one of the ``results`` names, by name.
+    allow_nan : bool
+        If False (the default), a point whose numeric results include NaN or inf is
+        ``failed``; True for backends that report a missing number as NaN (the
+        ``training`` backend).
     """
 
     simulate: Callable[..., Mapping[str, Any]]
     prepare: Callable[[dict], dict] | None = None
     accepts_timeout: bool = False
+    results: tuple[str, ...] = ()
+    hints: Mapping[str, str] = field(default_factory=dict)
+    allow_nan: bool = False
 
     def __call__(self, **kwargs: Any) -> Mapping[str, Any]:
         """Run the simulation for one point."""
         return self.simulate(**kwargs)
-
-
-def cheetah_simulate(
-    q1: float = 0.0,
-    q2: float = 0.0,
-    cv: float = 0.0,
-    q3: float = 0.0,
-    ch: float = 0.0,
-    **incoming_overrides: float,
-) -> dict[str, float]:
-    """Beam on the ARES-EA screen (Cheetah) for one set of magnet settings.
-
-    Parameters
-    ----------
-    q1, q2, q3 : float
-        Quadrupole strengths k1 in 1/m².
-    cv, ch : float
-        Vertical and horizontal corrector angles in rad.
-    **incoming_overrides : float
-        Changes to the default incoming beam, by name: ``energy`` (eV), ``mu_x``,
-        ``mu_y``, ``sigma_x``, ``sigma_y``, ``sigma_s`` (m), ``mu_xp``, ``mu_yp``,
-        ``sigma_xp``, ``sigma_yp`` (rad), ``sigma_p`` (relative).
-
-    Returns
-    -------
-    dict[str, float]
-        ``mu_x``, ``sigma_x``, ``mu_y``, ``sigma_y`` on the screen in m.
-
-    Raises
-    ------
-    ValueError
-        For an unknown incoming-beam name (lists the valid ones).
-    """
-    import numpy as np
-
-    from rltutorial.envs.cheetah import simulate_screen_beam
-    from rltutorial.envs.ranges import BEAM_LABELS, DEFAULT_INCOMING, INCOMING_LABELS
-
-    incoming = None
-    if incoming_overrides:
-        unknown = sorted(set(incoming_overrides) - set(INCOMING_LABELS))
-        if unknown:
-            raise ValueError(
-                f"unknown incoming-beam parameter(s) {unknown}; valid are "
-                f"{sorted(INCOMING_LABELS)} (and the magnets q1, q2, cv, q3, ch)"
-            )
-        incoming = np.array(DEFAULT_INCOMING, dtype=float)
-        for name, value in incoming_overrides.items():
-            incoming[INCOMING_LABELS.index(name)] = value
-    beam = simulate_screen_beam(np.array([q1, q2, cv, q3, ch]), incoming=incoming)
-    return {label: float(value) for label, value in zip(BEAM_LABELS, beam, strict=True)}
 
 
 @dataclass(frozen=True)
@@ -339,11 +308,18 @@ def _prepare_tracewin(kwargs: dict) -> dict:
 
 #: Registered sweep backends, name -> :class:`SweepBackend`.
 SWEEP_BACKENDS: dict[str, SweepBackend] = {
-    "cheetah": SweepBackend(cheetah_simulate),
+    "cheetah": SweepBackend(
+        cheetah_simulate,
+        results=CHEETAH_RESULTS,
+        hints={
+            name: f"the incoming beam's {name} is '{INCOMING_PREFIX}{name}'"
+            for name in CHEETAH_RESULTS
+        },
+    ),
     "tracewin": SweepBackend(
         tracewin_simulate, prepare=_prepare_tracewin, accepts_timeout=True
     ),
-    "training": SweepBackend(train_point, prepare=prepare_training),
+    "training": SweepBackend(train_point, prepare=prepare_training, allow_nan=True),
 }
 
 
@@ -353,6 +329,8 @@ def register_backend(
     *,
     prepare: Callable[[dict], dict] | None = None,
     accepts_timeout: bool = False,
+    results: tuple[str, ...] = (),
+    allow_nan: bool = False,
     overwrite: bool = False,
 ) -> SweepBackend:
     """Add a named backend to :data:`SWEEP_BACKENDS` (see :class:`SweepBackend`).
@@ -367,7 +345,13 @@ def register_backend(
             f"sweep backend {name!r} already exists (pass overwrite=True); "
             f"registered: {sorted(SWEEP_BACKENDS)}"
         )
-    backend = SweepBackend(simulate, prepare=prepare, accepts_timeout=accepts_timeout)
+    backend = SweepBackend(
+        simulate,
+        prepare=prepare,
+        accepts_timeout=accepts_timeout,
+        results=results,
+        allow_nan=allow_nan,
+    )
     SWEEP_BACKENDS[name] = backend
     return backend
 

@@ -6,6 +6,7 @@ they stay small and import only what they need.
 
 from __future__ import annotations
 
+import cmath
 import sys
 import threading
 import time
@@ -13,6 +14,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 __all__ = ["PointTimeoutError", "describe_error", "run_point"]
+
+_SHOWN_BAD = 5  # non-finite results named in an error
 
 
 class PointTimeoutError(TimeoutError):
@@ -24,8 +27,13 @@ def run_point(
     simulate: Callable[..., Any],
     fixed: Mapping[str, Any],
     watchdog_s: float | None,
+    check_finite: bool = True,
 ) -> dict[str, Any]:
-    """Run one point where it lands (this process or a Dask worker); never raises."""
+    """Run one point where it lands (this process or a Dask worker); never raises.
+
+    With ``check_finite`` a result that is a NaN or infinite number (or a numeric
+    array holding one) makes the point ``failed``.
+    """
     worker = _worker_address()
     start = time.perf_counter()
     try:
@@ -34,6 +42,8 @@ def run_point(
             raise TypeError(
                 f"simulate must return a dict of results, got {type(result).__name__}"
             )
+        if check_finite:
+            _check_finite(result)
         record = {"status": "ok", "error": "", "result": dict(result)}
     except TimeoutError as error:
         record = {"status": "timeout", "error": describe_error(error)}
@@ -41,6 +51,41 @@ def run_point(
         record = {"status": "failed", "error": describe_error(error)}
     record.update(duration_s=time.perf_counter() - start, worker=worker)
     return record
+
+
+def _check_finite(result: Mapping[str, Any]) -> None:
+    """Raise ValueError naming the results that are NaN or infinite numbers.
+
+    Checked are real numbers (Python or numpy scalars) and numeric numpy arrays; other
+    values (text, paths, lists) pass unchecked.
+    """
+    bad = [
+        f"{name}={repr(value)[:80]}"
+        for name, value in result.items()
+        if _not_finite(value)
+    ]
+    if bad:
+        shown = ", ".join(bad[:_SHOWN_BAD]) + (" ..." if len(bad) > _SHOWN_BAD else "")
+        raise ValueError(
+            f"simulate returned non-finite results: {shown}; a point is 'ok' only "
+            "when every numeric result is a finite number"
+        )
+
+
+def _not_finite(value: Any) -> bool:
+    """True for a NaN or infinite number, or a numeric array holding one."""
+    if isinstance(value, (int, str, bytes)):
+        return False
+    if isinstance(value, (float, complex)):
+        return not cmath.isfinite(value)
+    numpy = sys.modules.get("numpy")
+    if numpy is None:
+        return False
+    if isinstance(value, (numpy.floating, numpy.complexfloating, numpy.ndarray)):
+        array = numpy.asarray(value)
+        if array.dtype.kind in "fc":
+            return not bool(numpy.isfinite(array).all())
+    return False
 
 
 def _call(func: Callable[..., Any], kwargs: dict, watchdog_s: float | None) -> Any:
