@@ -12,6 +12,7 @@ Results are written to ``benchmarks/results/machine_*.csv`` and printed as markd
     python benchmarks/machine_benchmark.py                      # latency + comparison
     python benchmarks/machine_benchmark.py --part latency
     python benchmarks/machine_benchmark.py --part compare -n 10 --budget 50
+    python benchmarks/machine_benchmark.py --part compare --where virtual
 """
 
 from __future__ import annotations
@@ -80,17 +81,15 @@ def latency(steps: int = 30, seed: int = 0) -> pd.DataFrame:
     ).T.rename_axis("where")
 
 
-def comparison(methods, n: int, budget: int) -> dict[str, pd.DataFrame]:
-    """compare_methods in simulation and on the virtual machine (realistic settings)."""
-    tables = {"simulation": compare_methods(methods, n=n, budget=budget)}
+def comparison(methods, n: int, budget: int, where: str) -> pd.DataFrame:
+    """compare_methods in simulation or on the virtual machine (realistic settings)."""
+    if where == "simulation":
+        return compare_methods(methods, n=n, budget=budget)
     with (
         VirtualAres(**REALISTIC, seed=0) as machine,
         machine.backend(hidden_state="seeded") as backend,
     ):
-        tables["virtual"] = compare_methods(
-            methods, n=n, budget=budget, backend=backend
-        )
-    return tables
+        return compare_methods(methods, n=n, budget=budget, backend=backend)
 
 
 def _latency_markdown(table: pd.DataFrame) -> str:
@@ -126,6 +125,13 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=50, help="steps per problem")
     parser.add_argument("--steps", type=int, default=30, help="steps for the latency")
     parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS))
+    parser.add_argument(
+        "--where",
+        nargs="+",
+        choices=["simulation", "virtual"],
+        default=["simulation", "virtual"],
+        help="where the comparison runs (each table is written when it is done)",
+    )
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     start = time.perf_counter()
@@ -134,7 +140,8 @@ def main() -> None:
         table.to_csv(RESULTS / "machine_latency.csv")
         print(_latency_markdown(table), flush=True)
     if args.part in ("compare", "all"):
-        for where, table in comparison(args.methods, args.n, args.budget).items():
+        for where in args.where:
+            table = comparison(args.methods, args.n, args.budget, where)
             columns = [
                 c for c in table.columns if not isinstance(table[c].iloc[0], dict)
             ]
