@@ -104,7 +104,8 @@ class EpicsBackend(Backend):
     settle_timeout : float
         Seconds a step may wait for read-backs and a fresh frame.
     timeout : float
-        Seconds one Channel Access read or write may take.
+        Seconds one Channel Access read or write may take (a refused write is known
+        only when its confirmation does not come within this time).
     connect_timeout : float
         Seconds to find and connect every PV.
     on_error : {"restore", "leave"}
@@ -129,7 +130,7 @@ class EpicsBackend(Backend):
         misalignment_values: np.ndarray | None = None,
         tolerance: np.ndarray | None = None,
         settle_timeout: float = 10.0,
-        timeout: float = 2.0,
+        timeout: float = 5.0,
         connect_timeout: float = 5.0,
         on_error: Literal["restore", "leave"] = "restore",
         claim: bool = True,
