@@ -66,7 +66,7 @@ def machine(servers):
 @pytest.fixture
 def raw(machine):
     """A plain Channel Access client of the machine (no lease, no checks)."""
-    channels = Channels(PVS.all, machine.address, timeout=1.0, connect_timeout=10.0)
+    channels = Channels(PVS.all, machine.address, timeout=2.0, connect_timeout=10.0)
     yield channels
     channels.close()
 
