@@ -137,8 +137,12 @@ def _connect(scheduler: str | None, workers: int | None) -> Iterator[Client | No
     """No client (serial), a local cluster of ``workers``, or ``scheduler``'s cluster."""
     if scheduler is not None and workers is not None:
         raise ValueError("give either --scheduler or --workers, not both")
-    if workers is not None and workers < 1:
-        raise ValueError(f"--workers must be >= 1, got {workers}")
+    most = 4 * (os.cpu_count() or 1)
+    if workers is not None and not 1 <= workers <= most:
+        raise ValueError(
+            f"--workers must be from 1 to {most} (4 per core of this computer), got "
+            f"{workers}"
+        )
     if scheduler is None and workers is None:
         yield None
         return

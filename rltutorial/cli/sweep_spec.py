@@ -30,9 +30,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rltutorial.checks import short_repr
 from rltutorial.registry import lookup, unknown_name_error
 
+#: Most points one sweep from the command line runs (all axes together).
+MAX_SWEEP_POINTS = 1_000_000
+#: Most extra attempts per point.
+MAX_RETRIES = 100
+#: Longest time limit per attempt, in s (about 116 days; longer ones overflow timers).
+MAX_TIMEOUT_S = 1e7
+
 __all__ = [
+    "MAX_SWEEP_POINTS",
     "SWEEP_COMMAND_BACKENDS",
     "CommandLineBackend",
     "SweepSpec",
@@ -167,10 +176,16 @@ def _linspace(name: str, start: Any, stop: Any, num: Any) -> list[float]:
         isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
         for v in (start, stop)
     )
-    if not ends_ok or isinstance(num, bool) or not isinstance(num, int) or num < 1:
+    if (
+        not ends_ok
+        or isinstance(num, bool)
+        or not isinstance(num, int)
+        or not 1 <= num <= MAX_SWEEP_POINTS
+    ):
         raise ValueError(
             f"grid axis {name!r}: linspace needs finite start and stop and a whole "
-            f"num >= 1, got start={start!r}, stop={stop!r}, num={num!r}"
+            f"num from 1 to {MAX_SWEEP_POINTS:,}, got start={short_repr(start)}, "
+            f"stop={short_repr(stop)}, num={short_repr(num)}"
         )
     return np.linspace(start, stop, num).tolist()
 
@@ -292,7 +307,8 @@ def check_spec(spec: SweepSpec) -> None:
     ------
     ValueError
         For a missing or unknown backend, no grid, an unknown name, a missing
-        required option, a non-positive timeout or a negative number of retries.
+        required option, a timeout or number of retries out of range, or more than
+        :data:`MAX_SWEEP_POINTS` points.
     """
     if spec.backend is None:
         raise ValueError("no backend: give --backend NAME or 'backend:' in --file")
@@ -318,6 +334,18 @@ def check_spec(spec: SweepSpec) -> None:
                 f"({backend.options[name]})"
             )
     _check_limits(spec.timeout, spec.retries)
+    _check_size(spec.axes)
+
+
+def _check_size(axes: Mapping[str, list[Any]]) -> None:
+    """Refuse a grid of more than :data:`MAX_SWEEP_POINTS` points."""
+    points = math.prod(len(values) for values in axes.values())
+    if points > MAX_SWEEP_POINTS:
+        sizes = " × ".join(f"{len(values):,} ({name})" for name, values in axes.items())
+        raise ValueError(
+            f"the grid has {sizes} = {points:,} points; a sweep runs at most "
+            f"{MAX_SWEEP_POINTS:,}"
+        )
 
 
 def _check_fixed(backend: CommandLineBackend, name: str) -> None:
@@ -332,9 +360,20 @@ def _check_fixed(backend: CommandLineBackend, name: str) -> None:
 
 
 def _check_limits(timeout: Any, retries: Any) -> None:
-    """Refuse a timeout that is not > 0 s and retries that are not a whole number >= 0."""
+    """Refuse a timeout not in (0, :data:`MAX_TIMEOUT_S`] s and retries that are not a
+    whole number from 0 to :data:`MAX_RETRIES`."""
     number = isinstance(timeout, (int, float)) and not isinstance(timeout, bool)
-    if timeout is not None and not (number and timeout > 0):
-        raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ValueError(f"retries must be a whole number >= 0, got {retries!r}")
+    if timeout is not None and not (number and 0 < timeout <= MAX_TIMEOUT_S):
+        raise ValueError(
+            f"timeout must be a number of seconds > 0 and at most {MAX_TIMEOUT_S:g}, "
+            f"got {short_repr(timeout)}"
+        )
+    if (
+        isinstance(retries, bool)
+        or not isinstance(retries, int)
+        or not 0 <= retries <= MAX_RETRIES
+    ):
+        raise ValueError(
+            f"retries must be a whole number from 0 to {MAX_RETRIES}, got "
+            f"{short_repr(retries)}"
+        )
