@@ -27,6 +27,7 @@ __all__ = [
     "subset",
     "flag",
     "folder_name",
+    "is_folder_name",
     "bounds",
     "layers",
     "settings",
@@ -166,26 +167,29 @@ def flag(key: str, value: Any) -> None:
 FORBIDDEN_IN_NAMES = frozenset('/\\:*?"<>|')
 
 
-def folder_name(max_bytes: int = 200) -> Check:
-    """Check None or a name that can name a folder on every platform.
+def is_folder_name(value: Any, max_bytes: int = 200) -> bool:
+    """Whether ``value`` can name a folder on every platform.
 
     Non-empty text of at most ``max_bytes`` bytes in UTF-8 (a file system allows
     255, and hidden working names add a few), without surrounding spaces, a leading
     dot, control characters or any of ``/ \\ : * ? " < > |``.
     """
+    return (
+        isinstance(value, str)
+        and bool(value.strip())
+        and value == value.strip()
+        and not value.startswith(".")
+        and not FORBIDDEN_IN_NAMES & set(value)
+        and not any(ord(c) < 32 or ord(c) == 127 for c in value)
+        and len(value.encode("utf-8", "surrogatepass")) <= max_bytes
+    )
+
+
+def folder_name(max_bytes: int = 200) -> Check:
+    """Check None or a name that can name a folder (:func:`is_folder_name`)."""
 
     def check(key: str, value: Any) -> None:
-        if value is None:
-            return
-        if (
-            not isinstance(value, str)
-            or not value.strip()
-            or value != value.strip()
-            or value.startswith(".")
-            or FORBIDDEN_IN_NAMES & set(value)
-            or any(ord(c) < 32 or ord(c) == 127 for c in value)
-            or len(value.encode("utf-8", "surrogatepass")) > max_bytes
-        ):
+        if value is not None and not is_folder_name(value, max_bytes):
             raise ValueError(
                 f"Config key {key!r} is {short_repr(value)}, which cannot name a "
                 f"folder: use 1 to {max_bytes} bytes of letters, digits, spaces, '-' "
