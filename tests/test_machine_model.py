@@ -141,6 +141,9 @@ def test_command_line_lists_the_pvs_and_checks_settings(capsys):
 
     assert main(["pvs", "--prefix", "VA:"]) == 0
     out = capsys.readouterr().out
-    assert "VA:AREAMQZM1:K1:SET" in out and "VA:SIM:INCOMING  (virtual machine only)" in out
+    assert (
+        "VA:AREAMQZM1:K1:SET" in out
+        and "VA:SIM:INCOMING  (virtual machine only)" in out
+    )
     assert main(["serve", "--noise", "-1"]) == 2
     assert "noise must be" in capsys.readouterr().err
