@@ -5,6 +5,8 @@
 - :class:`EpicsBackend`: the task's :class:`~rltutorial.envs.Backend` on any Channel
   Access machine with the PVs of :mod:`rltutorial.machine.names`;
   ``rltutorial.make_env(config, backend="epics", address="127.0.0.1:5064")`` uses it.
+- :func:`snapshot`, :func:`watch`, :func:`operator_stop`, :func:`read_write_log`: look at
+  a machine's PVs, follow some over time, press its stop button, read its write log.
 - :class:`MachineModel`, :class:`MachineSettings`: the machine without a network.
 - Errors: :class:`MachineError` and its kinds.
 
