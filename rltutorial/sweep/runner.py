@@ -80,7 +80,8 @@ def run_sweep(
         a :class:`~rltutorial.sweep.backends.SweepBackend`, or any picklable function
         returning a dict of results.
     points : iterable of Mapping
-        Parameter dicts, e.g. from :func:`grid`. Their names must not be
+        Parameter dicts, e.g. from :func:`grid` (not copied: leave them unchanged
+        while the sweep runs). Their names must not be
         :data:`RESERVED_COLUMNS` or results the backend declares (for ``"cheetah"``:
         mu_x, sigma_x, mu_y, sigma_y).
     client : distributed.Client or None
@@ -180,7 +181,7 @@ def _make_plan(simulate, points, retries, timeout, simulate_kwargs) -> Plan:
     if backend.accepts_timeout and timeout is not None:
         fixed["timeout"] = timeout
         watchdog = timeout + _BACKEND_TIMEOUT_GRACE_S
-    points = [dict(point) for point in points]
+    points = [point if type(point) is dict else dict(point) for point in points]
     return Plan(
         backend.simulate, points, fixed, retries, watchdog, not backend.allow_nan
     )

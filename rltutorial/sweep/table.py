@@ -44,8 +44,9 @@ class _Column:
             self.values = self.values.astype(object)
         self.values[index] = value
 
-    def tolist(self) -> list[Any]:
-        return self.values.tolist()
+    def data(self) -> np.ndarray | list[Any]:
+        """Floats as the array itself; objects as a list (pandas infers the type)."""
+        return self.values if self.values.dtype == float else self.values.tolist()
 
 
 def _is_float(value: Any) -> bool:
@@ -118,7 +119,7 @@ class ResultTable:
             label = f"{name}_result" if name in taken else name
             if label != name:
                 renamed.append(label)
-            columns[label] = column.tolist()
+            columns[label] = column.data()
         if renamed:
             warnings.warn(
                 f"result columns renamed to avoid clashes: {sorted(renamed)}",
