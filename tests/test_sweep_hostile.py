@@ -322,7 +322,9 @@ def test_serial_memory_per_point_stays_small():
 
     sizes = (1000, 4000)
     figures = [
-        _traced_peak(lambda n=n: run_sweep(four, grid(x=list(range(n))), progress=False))
+        _traced_peak(
+            lambda n=n: run_sweep(four, grid(x=list(range(n))), progress=False)
+        )
         for n in sizes
     ]
     extra = (figures[1][0] - figures[0][0]) - (figures[1][1] - figures[0][1])
