@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rltutorial.envs.checks import check_incoming, check_misalignments
 from rltutorial.envs.cheetah import simulate_screen_beam
 from rltutorial.envs.ranges import (
     DEFAULT_INCOMING,
@@ -21,7 +22,6 @@ from rltutorial.envs.ranges import (
     INCOMING_LOW,
     SCREEN_BINNING,
 )
-from rltutorial.envs.sampling import as_vector
 from rltutorial.envs.screen import screen_image
 from rltutorial.machine.errors import MachineStopped, WriteRefused
 from rltutorial.machine.names import MAGNETS
@@ -169,18 +169,33 @@ class MachineModel:
             self.set_points = self.read_backs.copy()
 
     def set_incoming(self, incoming: np.ndarray) -> None:
-        """Set the incoming beam (11 numbers) and the centre it drifts around."""
-        incoming = as_vector(incoming, 11, "incoming")
-        if incoming[0] <= 0 or np.any(incoming[5:] < 0):
-            raise WriteRefused(
-                f"incoming beam {incoming!r} has a negative size or an energy <= 0."
-            )
+        """Set the incoming beam (11 numbers) and the centre it drifts around.
+
+        Raises
+        ------
+        WriteRefused
+            For a beam the simulation refuses (e.g. an energy or size <= 0).
+        """
+        try:
+            incoming = check_incoming(incoming).reshape(11).astype(float)
+        except ValueError as error:
+            raise WriteRefused(str(error)) from None
         self.incoming_centre = incoming.copy()
         self.incoming = incoming.copy()
 
     def set_misalignments(self, misalignments: np.ndarray) -> None:
-        """Set the misalignments (8 numbers, m)."""
-        self.misalignments = as_vector(misalignments, 8, "misalignments")
+        """Set the misalignments (8 numbers, m).
+
+        Raises
+        ------
+        WriteRefused
+            For misalignments the simulation refuses.
+        """
+        try:
+            misalignments = check_misalignments(misalignments)
+        except ValueError as error:
+            raise WriteRefused(str(error)) from None
+        self.misalignments = misalignments.reshape(8).astype(float)
 
     # ------------------------------------------------------------ lease
     def claim(self, client: str, token: str, now: float) -> None:

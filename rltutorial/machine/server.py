@@ -332,8 +332,11 @@ class VirtualAresServer:
             last, now = clock, time.time()
             await self._publish_magnets(shown, now)
             if clock >= next_frame:
-                await self._publish_frame(now)
                 next_frame = max(next_frame + period, clock)
+                try:
+                    await self._publish_frame(now)
+                except Exception:  # noqa: BLE001 - the server must keep answering
+                    _LOG.exception("no camera frame: the simulation failed")
             await self._publish_status(now)
 
 
