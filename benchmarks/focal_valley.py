@@ -34,6 +34,8 @@ Everything uses the closed-form optics of :func:`rltutorial.evaluation.optimum.f
 
     python benchmarks/focal_valley.py                  # about 10 s
     python benchmarks/focal_valley.py --train          # plus a 1.5M-step PPO run
+
+The output of the plain run is kept in ``benchmarks/results/focal_valley.md``.
 """
 
 from __future__ import annotations
