@@ -3,9 +3,14 @@
 import numpy as np
 import pytest
 
-from rltutorial.envs.cheetah import simulate_screen_beam
+from rltutorial.envs.cheetah import simulate_screen_beam as _simulate
 from rltutorial.envs.optics import screen_beam
 from rltutorial.envs.ranges import INCOMING_HIGH, INCOMING_LOW, MAGNET_LIMITS
+
+
+def simulate_screen_beam(*args):
+    """Cheetah's own tracking (the reference)."""
+    return _simulate(*args, tracker="cheetah")
 
 
 @pytest.fixture(scope="module")
@@ -51,3 +56,10 @@ def test_a_kick_moves_only_its_plane():
     assert horizontal[0] > base[0] and horizontal[2] == base[2]
     assert vertical[2] > base[2] and vertical[0] == base[0]
     np.testing.assert_allclose(horizontal[[1, 3]], base[[1, 3]], rtol=1e-14)
+
+
+def test_the_default_tracker_is_the_closed_form(problems):
+    """simulate_screen_beam uses the closed form unless asked for Cheetah."""
+    np.testing.assert_array_equal(_simulate(*problems), screen_beam(*problems))
+    with pytest.raises(ValueError, match="'cheetah', 'optics'"):
+        _simulate(*problems, tracker="bmad")

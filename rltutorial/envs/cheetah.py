@@ -1,21 +1,25 @@
-"""The ARES Experimental Area simulated with Cheetah.
+"""The ARES Experimental Area simulated with Cheetah's physics.
 
-:func:`build_segment` creates the lattice, :func:`simulate_screen_beam` tracks any batch of
-magnet settings, incoming beams and misalignments in one vectorised Cheetah call, and
-:class:`CheetahBackend` is the :class:`~rltutorial.envs.backend.Backend` the environment
-uses. Cheetah is imported lazily, so importing :mod:`rltutorial` stays cheap.
+:func:`simulate_screen_beam` gives the screen beam of any batch of magnet settings,
+incoming beams and misalignments: by default with Cheetah's first-order maps evaluated
+in closed form (:mod:`rltutorial.envs.optics`), or with Cheetah's own tracking of the
+lattice :func:`build_segment` creates (``tracker="cheetah"``, the reference the fast
+path is tested against). :class:`CheetahBackend` is the
+:class:`~rltutorial.envs.backend.Backend` the environment uses. Cheetah is imported
+lazily, so importing :mod:`rltutorial` stays cheap.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from rltutorial.envs.backend import Backend
 from rltutorial.envs.checks import check_incoming, check_magnets, check_misalignments
+from rltutorial.envs.optics import screen_beam
 from rltutorial.envs.ranges import (
     DEFAULT_INCOMING,
     INCOMING_HIGH,
@@ -27,12 +31,10 @@ from rltutorial.envs.ranges import (
     SCREEN_RESOLUTION,
 )
 from rltutorial.envs.sampling import Sampler, as_vector
+from rltutorial.registry import lookup
 from rltutorial.threads import torch_threads
 
-__all__ = [
-    "simulate_screen_beam",
-    "CheetahBackend",
-]
+__all__ = ["TRACKERS", "simulate_screen_beam", "track_with_cheetah", "CheetahBackend"]
 
 _QUADRUPOLES = ("AREAMQZM1", "AREAMQZM2", "AREAMQZM3")
 _CACHE = threading.local()
@@ -107,8 +109,9 @@ def simulate_screen_beam(
     magnets: np.ndarray,
     incoming: np.ndarray | None = None,
     misalignments: np.ndarray | None = None,
+    tracker: str = "optics",
 ) -> np.ndarray:
-    """Track beams through ARES-EA and read them on the screen, in one Cheetah call.
+    """The beam on the screen AREABSCR1 for any batch of settings, beams and errors.
 
     Parameters
     ----------
@@ -120,6 +123,12 @@ def simulate_screen_beam(
         defaults to :data:`~rltutorial.envs.ranges.DEFAULT_INCOMING`.
     misalignments : ndarray (..., 8), optional
         Q1 x, y; Q2 x, y; Q3 x, y; screen x, y in m; defaults to zeros.
+    tracker : {"optics", "cheetah"}
+        ``"optics"`` (default): Cheetah's first-order maps evaluated in closed form
+        for all settings at once (:mod:`rltutorial.envs.optics`, equal to Cheetah's
+        tracking to 1e-12, tested); ``"cheetah"``: one call of Cheetah's own
+        ``Segment.track`` with a ``ParameterBeam`` (the reference, about 30 times
+        slower per call).
 
     Returns
     -------
@@ -134,22 +143,31 @@ def simulate_screen_beam(
         value, a quadrupole beyond ±72 1/m² or a corrector beyond ±6.1782e-3 rad, an
         incoming energy, size or spread that is not > 0, or a misalignment beyond
         ±1 cm (:mod:`rltutorial.envs.checks`; the message names the entry and the
-        valid range), or if the tracked beam is not finite.
+        valid range), for an unknown tracker, or if the tracked beam is not finite.
     """
+    track = lookup(TRACKERS, tracker, "tracker")
     # the checks copy: torch needs writable arrays
     magnets = check_magnets(magnets)
     incoming = check_incoming(DEFAULT_INCOMING if incoming is None else incoming)
     misalignments = check_misalignments(
         np.zeros(8) if misalignments is None else misalignments
     )
-    with torch_threads(1):
-        beam = _track(_segment(), magnets, incoming, misalignments)
+    beam = track(magnets, incoming, misalignments)
     if not np.all(np.isfinite(beam)):
         raise ValueError(
             f"the tracked screen beam is not finite ({beam.ravel()[:4]} ...) for magnets "
             f"{magnets.ravel()[:5]}, incoming {incoming.ravel()[:11]}"
         )
     return beam
+
+
+def track_with_cheetah(
+    magnets: np.ndarray, incoming: np.ndarray, misalignments: np.ndarray
+) -> np.ndarray:
+    """Cheetah's own tracking (one ``Segment.track`` call on one torch thread) of
+    checked inputs; see :func:`simulate_screen_beam` for shapes and units."""
+    with torch_threads(1):
+        return _track(_segment(), magnets, incoming, misalignments)
 
 
 def _track(
@@ -173,6 +191,14 @@ def _track(
     beam[..., 0] = beam[..., 0] - offsets[..., 6]
     beam[..., 2] = beam[..., 2] - offsets[..., 7]
     return beam.detach().numpy().astype(float, copy=True)
+
+
+#: How :func:`simulate_screen_beam` tracks: name -> function(magnets, incoming,
+#: misalignments) of checked arrays -> screen beams (..., 4) in m.
+TRACKERS: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]] = {
+    "optics": screen_beam,
+    "cheetah": track_with_cheetah,
+}
 
 
 class CheetahBackend(Backend):
