@@ -1,19 +1,22 @@
-"""Env-steps per second: per-env DummyVecEnv of N copies vs the batched env, side by side.
+"""Env-steps per second: per-env DummyVecEnv of N copies vs the batched env, side by side,
+and the batched env with Cheetah's tracking vs the closed-form optics.
 
 Usage: ``python benchmarks/env_throughput.py [--quick]``. For N = 1, 40, 256, 1024 it steps
-both vectorised environments of the workshop config with random actions and prints
-steps/s and the ratio. ``--quick`` measures fewer steps (under a minute). The last line is
-``batched/per-env steps/s ratio at N=1024: <number>``. It also compares the cost of the
-moment-based pixel sum with summing a rendered screen image.
+the vectorised environments of the workshop config with random actions and prints
+steps/s, µs per env-step and the ratios. ``--quick`` measures fewer steps. It also compares
+the cost of the moment-based pixel sum with summing a rendered screen image, and prints
+the load average before and after (compare ratios from one run with both cores free).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
 
+from rltutorial.envs.cheetah import tracking
 from rltutorial.envs.screen import fraction_on_screen, screen_image
 from rltutorial.make import make_vec_env
 
@@ -56,18 +59,26 @@ def main() -> None:
     )
     args = parser.parse_args()
     per_env_steps, batched_steps = (300, 4000) if args.quick else (1500, 40000)
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
     moments, image = pixel_sum_costs()
     print(
-        f"pixel sum: moments {moments * 1e6:.1f} µs, image {image * 1e6:.1f} µs per beam -> {image / moments:.0f}x cheaper"
+        f"pixel sum: moments {moments * 1e6:.1f} µs, image {image * 1e6:.1f} µs per beam "
+        f"-> {image / moments:.0f}x cheaper"
     )
-    print(f"{'N':>6} {'per-env steps/s':>16} {'batched steps/s':>16} {'ratio':>8}")
-    ratio = float("nan")
+    print(
+        f"{'N':>6} {'per-env /s':>11} {'batched Cheetah /s':>19} "
+        f"{'batched optics /s':>18} {'µs/env-step':>12} {'optics/Cheetah':>15}"
+    )
     for n_envs in (1, 40, 256, 1024):
-        per_env = steps_per_second(False, n_envs, per_env_steps)
-        batched = steps_per_second(True, n_envs, batched_steps)
-        ratio = batched / per_env
-        print(f"{n_envs:>6} {per_env:>16.0f} {batched:>16.0f} {ratio:>8.1f}")
-    print(f"batched/per-env steps/s ratio at N=1024: {ratio:.1f}")
+        with tracking("cheetah"):
+            per_env = steps_per_second(False, n_envs, per_env_steps)
+            cheetah = steps_per_second(True, n_envs, batched_steps // 4)
+        optics = steps_per_second(True, n_envs, batched_steps)
+        print(
+            f"{n_envs:>6} {per_env:>11.0f} {cheetah:>19.0f} {optics:>18.0f} "
+            f"{1e6 / optics:>12.1f} {optics / cheetah:>15.1f}"
+        )
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

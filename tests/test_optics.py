@@ -63,3 +63,15 @@ def test_the_default_tracker_is_the_closed_form(problems):
     np.testing.assert_array_equal(_simulate(*problems), screen_beam(*problems))
     with pytest.raises(ValueError, match="'cheetah', 'optics'"):
         _simulate(*problems, tracker="bmad")
+
+
+def test_tracking_block_switches_the_default(problems):
+    """Inside tracking("cheetah") calls without a tracker use Cheetah; after it, the
+    closed form again."""
+    from rltutorial.envs.cheetah import tracking
+
+    magnets = problems[0][:3]
+    with tracking("cheetah"):
+        inside = _simulate(magnets)
+    np.testing.assert_array_equal(inside, _simulate(magnets, tracker="cheetah"))
+    np.testing.assert_array_equal(_simulate(magnets), screen_beam(magnets))

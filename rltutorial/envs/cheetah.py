@@ -11,8 +11,10 @@ lazily, so importing :mod:`rltutorial` stays cheap.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -34,7 +36,13 @@ from rltutorial.envs.sampling import Sampler, as_vector
 from rltutorial.registry import lookup
 from rltutorial.threads import torch_threads
 
-__all__ = ["TRACKERS", "simulate_screen_beam", "track_with_cheetah", "CheetahBackend"]
+__all__ = [
+    "TRACKERS",
+    "simulate_screen_beam",
+    "track_with_cheetah",
+    "tracking",
+    "CheetahBackend",
+]
 
 _QUADRUPOLES = ("AREAMQZM1", "AREAMQZM2", "AREAMQZM3")
 _CACHE = threading.local()
@@ -109,7 +117,7 @@ def simulate_screen_beam(
     magnets: np.ndarray,
     incoming: np.ndarray | None = None,
     misalignments: np.ndarray | None = None,
-    tracker: str = "optics",
+    tracker: str | None = None,
 ) -> np.ndarray:
     """The beam on the screen AREABSCR1 for any batch of settings, beams and errors.
 
@@ -123,12 +131,12 @@ def simulate_screen_beam(
         defaults to :data:`~rltutorial.envs.ranges.DEFAULT_INCOMING`.
     misalignments : ndarray (..., 8), optional
         Q1 x, y; Q2 x, y; Q3 x, y; screen x, y in m; defaults to zeros.
-    tracker : {"optics", "cheetah"}
-        ``"optics"`` (default): Cheetah's first-order maps evaluated in closed form
-        for all settings at once (:mod:`rltutorial.envs.optics`, equal to Cheetah's
-        tracking to 1e-12, tested); ``"cheetah"``: one call of Cheetah's own
-        ``Segment.track`` with a ``ParameterBeam`` (the reference, about 30 times
-        slower per call).
+    tracker : {"optics", "cheetah"} or None
+        ``"optics"``: Cheetah's first-order maps evaluated in closed form for all
+        settings at once (:mod:`rltutorial.envs.optics`, equal to Cheetah's tracking to
+        1e-12, tested); ``"cheetah"``: one call of Cheetah's own ``Segment.track`` with
+        a ``ParameterBeam`` (the reference, many times slower per call). None: the
+        tracker of the enclosing :func:`tracking` block, ``"optics"`` outside one.
 
     Returns
     -------
@@ -145,7 +153,7 @@ def simulate_screen_beam(
         ±1 cm (:mod:`rltutorial.envs.checks`; the message names the entry and the
         valid range), for an unknown tracker, or if the tracked beam is not finite.
     """
-    track = lookup(TRACKERS, tracker, "tracker")
+    track = lookup(TRACKERS, tracker or _TRACKER.get(), "tracker")
     # the checks copy: torch needs writable arrays
     magnets = check_magnets(magnets)
     incoming = check_incoming(DEFAULT_INCOMING if incoming is None else incoming)
@@ -199,6 +207,24 @@ TRACKERS: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]] 
     "optics": screen_beam,
     "cheetah": track_with_cheetah,
 }
+
+
+_TRACKER: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "tracker", default="optics"
+)
+
+
+@contextlib.contextmanager
+def tracking(tracker: str) -> Iterator[None]:
+    """Track with ``tracker`` (a name in :data:`TRACKERS`) inside the block, wherever
+    :func:`simulate_screen_beam` is called without one (environments, sweeps); used to
+    measure the paths side by side (``benchmarks/``)."""
+    lookup(TRACKERS, tracker, "tracker")
+    token = _TRACKER.set(tracker)
+    try:
+        yield
+    finally:
+        _TRACKER.reset(token)
 
 
 class CheetahBackend(Backend):
