@@ -11,7 +11,7 @@ single environment uses. :func:`rltutorial.make_vec_env` builds it from a config
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -250,14 +250,15 @@ class BatchedAresEA(VecEnv):
             "objective": objectives,
             "action_clipped": clipped,
         }
-        rows = [dict(zip(columns, row, strict=True)) for row in _rows(columns)]
-        for index, info in enumerate(rows):
-            info.update(
-                beam=self.beams[index].copy(),
-                magnets=self.magnets[index].copy(),
-                target=self.targets[index].copy(),
-            )
-        return rows
+        values = [np.asarray(column).tolist() for column in columns.values()]
+        # rows of fresh copies: each info holds its own (4,), (5,) and (4,) arrays
+        values += [
+            list(self.beams.copy()),
+            list(self.magnets.copy()),
+            list(self.targets.copy()),
+        ]
+        keys = (*columns, "beam", "magnets", "target")
+        return [dict(zip(keys, row, strict=True)) for row in zip(*values, strict=True)]
 
     # ------------------------------------------------------------- rendering
     def render(self, mode: str | None = None) -> np.ndarray:
@@ -304,13 +305,6 @@ class BatchedAresEA(VecEnv):
     ) -> list[bool]:
         """No gymnasium wrappers are involved (Monitor statistics come from VecMonitor)."""
         return [False for _ in self._get_indices(indices)]
-
-
-def _rows(columns: Mapping[str, np.ndarray]) -> zip:
-    """Rows of plain Python values (bool, int, float) from columns of equal length."""
-    return zip(
-        *(np.asarray(column).tolist() for column in columns.values()), strict=True
-    )
 
 
 def _names(indices: Sequence[int]) -> str:
