@@ -1,5 +1,6 @@
 """make_env and the wrappers: spaces, action filtering, normalisation, recording, monitor."""
 
+import gymnasium as gym
 import numpy as np
 import pytest
 from stable_baselines3.common.env_checker import check_env
@@ -89,3 +90,19 @@ def test_monitor_writes_csv(tmp_path):
     env.close()
     lines = (tmp_path / "run.monitor.csv").read_text().splitlines()
     assert "is_success" in lines[1] and len(lines) == 3
+
+
+def test_check_action_passes_valid_actions_and_needs_a_box():
+    """CheckAction hands a valid action on unchanged (in the space's dtype) and
+    refuses environments whose action space is not a Box."""
+    from rltutorial.wrappers import CheckAction
+
+    env = CheckAction(AresEACheetah(), "action (all five)")
+    env.reset(seed=0)
+    action = np.array([1.0, -1.0, 1e-4, 0.5, -1e-4], np.float32)
+    checked = env.action(action)
+    assert checked.dtype == np.float32 and np.array_equal(checked, action)
+    with pytest.raises(ValueError, match=r"action \(all five\) must have shape \(5,\)"):
+        env.action(action[:4])
+    with pytest.raises(ValueError, match="needs a Box action space"):
+        CheckAction(gym.make("CartPole-v1"))
