@@ -172,6 +172,14 @@ def test_cheetah_points_with_bad_inputs_fail_by_name_others_ok():
     assert frame["sigma_x"].isna().tolist() == [False] + [True] * 5 + [False]
 
 
+def test_cheetah_table_has_its_result_columns_even_if_every_point_failed():
+    """A cheetah sweep whose points all failed still has mu_x ... sigma_y (all NaN),
+    so code reading table["sigma_x"] gets NaN, not a KeyError."""
+    frame = run_sweep("cheetah", grid(q1=[1e4, -1e4]), progress=False)
+    assert list(frame.columns[1:5]) == ["mu_x", "sigma_x", "mu_y", "sigma_y"]
+    assert frame["sigma_x"].isna().all() and set(frame["status"]) == {"failed"}
+
+
 def test_non_finite_results_fail_unless_the_backend_allows_nan():
     """NaN or inf results were reported ok; now the point fails naming them. A
     backend that means "missing" by NaN (allow_nan, like training) stays ok."""

@@ -56,6 +56,7 @@ class Plan:
     retries: int
     watchdog_s: float | None
     check_finite: bool = True
+    results: tuple[str, ...] = ()
 
 
 def run_sweep(
@@ -152,10 +153,11 @@ def run_sweep(
     except KeyboardInterrupt:
         n_finished = table.n_done
         table.mark_unfinished(attempts)
-        raise SweepInterrupted(table.frame(plan.points), n_finished) from None
+        frame = table.frame(plan.points, plan.results)
+        raise SweepInterrupted(frame, n_finished) from None
     finally:
         bar.close()
-    return table.frame(plan.points)
+    return table.frame(plan.points, plan.results)
 
 
 def _make_plan(simulate, points, retries, timeout, simulate_kwargs) -> Plan:
@@ -183,7 +185,13 @@ def _make_plan(simulate, points, retries, timeout, simulate_kwargs) -> Plan:
         watchdog = timeout + _BACKEND_TIMEOUT_GRACE_S
     points = [point if type(point) is dict else dict(point) for point in points]
     return Plan(
-        backend.simulate, points, fixed, retries, watchdog, not backend.allow_nan
+        backend.simulate,
+        points,
+        fixed,
+        retries,
+        watchdog,
+        not backend.allow_nan,
+        tuple(backend.results),
     )
 
 

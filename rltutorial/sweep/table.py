@@ -103,12 +103,18 @@ class ResultTable:
             record = {"status": "lost", "error": UNFINISHED}
             self.store(int(index), record, int(attempts[index]))
 
-    def frame(self, points: list[Mapping[str, Any]]) -> pd.DataFrame:
+    def frame(
+        self, points: list[Mapping[str, Any]], results: tuple[str, ...] = ()
+    ) -> pd.DataFrame:
         """One row per point: parameters, results, then :data:`RESERVED_COLUMNS`.
 
-        Results named like a parameter or a reserved column become
-        ``<name>_result`` (with a warning).
+        ``results`` (a backend's declared names) come first among the results and
+        exist even if no point returned them (all NaN). Results named like a
+        parameter or a reserved column become ``<name>_result`` (with a warning).
         """
+        for name in reversed(results):
+            if name not in self._results:
+                self._results = {name: _Column(self.size), **self._results}
         params = list(dict.fromkeys(key for point in points for key in point))
         taken = set(params) | set(RESERVED_COLUMNS)
         columns: dict[str, Any] = {
