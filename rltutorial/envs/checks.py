@@ -44,6 +44,8 @@ __all__ = [
 #: float32 (an observation) is still accepted: 72 * (1 + 1e-6) 1/m².
 LIMIT_TOLERANCE = 1e-6
 
+#: |setting| allowed with the default limits, slack included.
+_MAGNET_BOUND = MAGNET_LIMITS * (1 + LIMIT_TOLERANCE)
 _MAGNET_UNITS = ("1/m²", "1/m²", "rad", "1/m²", "rad")
 _INCOMING_UNITS = ("eV", "m", "rad", "m", "rad", "m", "rad", "m", "rad", "m", "")
 #: Incoming-beam entries that must be > 0: energy and every size and spread.
@@ -52,6 +54,8 @@ _POSITIVE_INCOMING = tuple(
     for i, label in enumerate(INCOMING_LABELS)
     if label == "energy" or "sigma" in label
 )
+#: Exclusive lower bounds of the incoming beam: 0 where > 0 is needed, else -inf.
+_INCOMING_FLOOR = np.where(np.isin(np.arange(11), _POSITIVE_INCOMING), 0.0, -np.inf)
 _MISALIGNMENT_LABELS = tuple(
     f"{element} {axis}"
     for element in ("Q1", "Q2", "Q3", "screen")
@@ -60,8 +64,8 @@ _MISALIGNMENT_LABELS = tuple(
 _TARGET_LABELS = ("mu_x", "sigma_x", "mu_y", "sigma_y")
 
 
-def _as_batch(values: Any, size: int, what: str, labels: Sequence[str]) -> np.ndarray:
-    """``values`` as float64 of shape (..., size), all finite, or ValueError."""
+def _convert(values: Any, size: int, what: str, labels: Sequence[str]) -> np.ndarray:
+    """``values`` as a float64 copy of shape (..., size), or ValueError."""
     try:
         array = np.array(values, dtype=float)
     except (TypeError, ValueError):
@@ -74,6 +78,11 @@ def _as_batch(values: Any, size: int, what: str, labels: Sequence[str]) -> np.nd
             f"{what} must have a last axis of {size} ({', '.join(labels)}), got shape "
             f"{array.shape}: {_short(values)}"
         )
+    return array
+
+
+def _require_finite(array: np.ndarray, what: str, labels: Sequence[str]) -> None:
+    """Raise naming the first NaN or infinite entry of ``array``, if any."""
     bad = ~np.isfinite(array)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -81,7 +90,6 @@ def _as_batch(values: Any, size: int, what: str, labels: Sequence[str]) -> np.nd
             f"{what}: {labels[index[-1]]}{_at(index)} = {array[index]} is not a "
             "finite number (NaN or infinite)"
         )
-    return array
 
 
 def _outside(
@@ -146,7 +154,10 @@ def check_magnets(
         For a wrong shape, a NaN or infinite value or a setting beyond the limits,
         naming the magnet, its value and the valid range.
     """
-    array = _as_batch(magnets, 5, what, MAGNET_LABELS)
+    array = _convert(magnets, 5, what, MAGNET_LABELS)
+    if low is None and high is None and (np.abs(array) <= _MAGNET_BOUND).all():
+        return array  # the common case in one pass (NaN fails the comparison)
+    _require_finite(array, what, MAGNET_LABELS)
     low = -MAGNET_LIMITS if low is None else np.asarray(low, dtype=float)
     high = MAGNET_LIMITS if high is None else np.asarray(high, dtype=float)
     slack = LIMIT_TOLERANCE * MAGNET_LIMITS
@@ -176,7 +187,10 @@ def check_incoming(incoming: Any, what: str = "incoming") -> np.ndarray:
         For a wrong shape, a NaN or infinite value, or an energy, size or spread
         that is not > 0, naming the entry and its value.
     """
-    array = _as_batch(incoming, 11, what, INCOMING_LABELS)
+    array = _convert(incoming, 11, what, INCOMING_LABELS)
+    if ((array > _INCOMING_FLOOR) & (array < np.inf)).all():
+        return array  # the common case in one pass (NaN fails the comparisons)
+    _require_finite(array, what, INCOMING_LABELS)
     positive = array[..., _POSITIVE_INCOMING]
     bad = positive <= 0
     if bad.any():
@@ -211,7 +225,10 @@ def check_misalignments(misalignments: Any, what: str = "misalignments") -> np.n
     ValueError
         For a wrong shape, a NaN or infinite value or an offset beyond the bound.
     """
-    array = _as_batch(misalignments, 8, what, _MISALIGNMENT_LABELS)
+    array = _convert(misalignments, 8, what, _MISALIGNMENT_LABELS)
+    if (np.abs(array) <= MISALIGNMENT_BOUND).all():
+        return array
+    _require_finite(array, what, _MISALIGNMENT_LABELS)
     bound = np.full(8, MISALIGNMENT_BOUND)
     _outside(array, -bound, bound, what, _MISALIGNMENT_LABELS, ("m",) * 8)
     return array
@@ -238,7 +255,8 @@ def check_target(target: Any, what: str = "target_beam") -> np.ndarray:
         For a wrong shape, a NaN or infinite value, a negative size, or a position
         or size beyond the screen's half-size (4.06 mm in x, 2.50 mm in y).
     """
-    array = _as_batch(target, 4, what, _TARGET_LABELS)
+    array = _convert(target, 4, what, _TARGET_LABELS)
+    _require_finite(array, what, _TARGET_LABELS)
     half_x, half_y = SCREEN_HALF_SIZE
     low = np.array([-half_x, 0.0, -half_y, 0.0])
     high = np.array([half_x, half_x, half_y, half_y])
