@@ -46,6 +46,7 @@ from rltutorial.envs.ranges import (
     INCOMING_LABELS,
     MAGNET_LABELS,
     MAGNET_LIMITS,
+    MISALIGNMENT_BOUND,
     SCREEN_HALF_SIZE,
 )
 from rltutorial.envs.sampling import SAMPLING_MODES
@@ -74,8 +75,6 @@ MAX_TIMESTEPS = 10**9
 MAX_BUFFER = 10**7
 #: Longest run name in bytes (UTF-8): a folder name, with room for hidden working names.
 MAX_NAME_BYTES = 200
-#: Largest constant misalignment in m (the random ones stay within ±2 mm).
-MAX_MISALIGNMENT = 1e-2
 
 
 @dataclass(frozen=True)
@@ -174,7 +173,7 @@ CONFIG_KEYS: dict[str, ConfigKey] = dict(
               "misalignments at reset: 'constant' (misalignment_values) or 'random' "
               "(uniform in ±2 mm)"),
         _task("misalignment_values",
-              vector(8, optional=True, limits=np.full(8, MAX_MISALIGNMENT)),
+              vector(8, optional=True, limits=np.full(8, MISALIGNMENT_BOUND)),
               "x and y offsets in m of Q1, Q2, Q3 and the screen"),
         # ------------------------------------------- what the agent sees and does
         ("filter_observation", ConfigKey(["beam", "magnets"], subset(OBSERVATION_KEYS),

@@ -368,3 +368,19 @@ def test_write_table_is_all_or_nothing(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["scan.csv"]
     write_table(frame, path, TableFormat(lambda f, s: f.to_csv(s, index=False)))
     assert path.read_text() == "q1,status\n1.0,ok\n"
+
+
+def test_a_scheduler_without_workers_is_a_user_error(tmp_path, capsys, monkeypatch):
+    """A running scheduler with no worker ends in exit code 2 and a message naming it,
+    instead of a sweep that waits forever (the wait is shortened here)."""
+    from distributed import LocalCluster
+
+    monkeypatch.setattr("rltutorial.cli.sweep.WORKER_WAIT_S", 1.0)
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
+        argv = ["sweep", "--backend", "cheetah", "--grid", "q1=0,1", "--scheduler"]
+        with pytest.raises(SystemExit) as exit_info:
+            main([*argv, cluster.scheduler_address, "--out", str(tmp_path / "t.csv")])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert "has no worker" in error and cluster.scheduler_address in error
+    assert not (tmp_path / "t.csv").exists()

@@ -154,9 +154,26 @@ def _connect(scheduler: str | None, workers: int | None) -> Iterator[Client | No
         where = scheduler or f"a local cluster of {workers} workers"
         raise ValueError(f"cannot connect to {where}: {error}") from None
     try:
+        _wait_for_a_worker(client, scheduler)
         yield client
     finally:
         client.close()
+
+
+#: Seconds to wait for the first worker of a running cluster to register.
+WORKER_WAIT_S = 60.0
+
+
+def _wait_for_a_worker(client: Client, scheduler: str | None) -> None:
+    """Return once the cluster has a worker; ValueError naming the scheduler if none
+    registers within :data:`WORKER_WAIT_S` (its points would wait forever)."""
+    try:
+        client.wait_for_workers(1, timeout=WORKER_WAIT_S)
+    except TimeoutError:
+        raise ValueError(
+            f"the scheduler at {scheduler or client.scheduler.address} has no worker "
+            f"(waited {WORKER_WAIT_S:.0f} s); start one with `dask worker ADDRESS`"
+        ) from None
 
 
 def _where(client: Client | None) -> str:
