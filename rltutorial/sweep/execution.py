@@ -13,13 +13,31 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["PointTimeoutError", "describe_error", "run_point"]
+__all__ = ["PointTimeoutError", "describe_error", "run_point", "run_points"]
 
 _SHOWN_BAD = 5  # non-finite results named in an error
 
 
 class PointTimeoutError(TimeoutError):
     """A simulation did not return within the sweep's timeout."""
+
+
+def run_points(
+    points: list[Mapping[str, Any]],
+    simulate: Callable[..., Any],
+    fixed: Mapping[str, Any],
+    watchdog_s: float | None,
+    check_finite: bool = True,
+) -> list[dict[str, Any]]:
+    """Run several points one after another in one task; one record each, never raises.
+
+    Each point keeps its own status, error, duration and timeout, exactly as
+    :func:`run_point` gives them: sending points in chunks only saves the per-task cost
+    of the scheduler.
+    """
+    return [
+        run_point(point, simulate, fixed, watchdog_s, check_finite) for point in points
+    ]
 
 
 def run_point(
