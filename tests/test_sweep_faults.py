@@ -243,9 +243,9 @@ def test_worker_deaths_mid_sweep(cluster_factory, tmp_path):
     assert len(ok) >= 1 and len(lost) >= 4
     assert (ok["z"] == ok["x"] ** 2).all()
     for error in lost["error"]:
-        assert "no Dask worker for 1 s" in error or "lost with its worker" in error, (
-            error
-        )
+        assert (
+            "no Dask worker for 1 s" in error or "lost with its worker" in error
+        ), error
 
 
 def test_point_that_kills_workers_is_reported_lost(cluster_factory):
@@ -263,3 +263,52 @@ def test_point_that_kills_workers_is_reported_lost(cluster_factory):
     assert frame["status"].tolist() == ["ok", "ok", "lost", "ok", "ok", "ok"]
     assert "KilledWorker" in frame["error"].iloc[2]
     assert frame["z"].tolist()[3:] == [9, 16, 25]
+
+
+def quick_square(x):
+    """A 2 ms point."""
+    time.sleep(0.002)
+    return {"z": x * x}
+
+
+def quick_poison(x):
+    """A 2 ms point; kills the worker process running it for x == 30."""
+    if x == 30:
+        os._exit(1)
+    time.sleep(0.002)
+    return {"z": x * x}
+
+
+def test_short_points_travel_in_chunks(healthy):
+    """60 points of 2 ms: after the first measured points (one per task) they go many
+    to a task, so the cluster runs far fewer tasks than points; all come back ok, in
+    order."""
+    from distributed import get_task_stream
+
+    with get_task_stream(healthy) as stream:
+        frame = run_sweep(
+            quick_square, grid(x=list(range(60))), client=healthy, progress=False
+        )
+    assert (frame["status"] == "ok").all()
+    assert frame["z"].tolist() == [x * x for x in range(60)]
+    assert len({entry["key"] for entry in stream.data}) < 30
+
+
+def test_a_killer_in_a_chunk_fails_alone(cluster_factory):
+    """The point that kills its worker inside a chunk ends 'lost' alone and every other
+    point of that chunk comes back 'ok'. Finding the killer costs a second worker (it
+    runs once in its chunk, once alone), so three workers that are not restarted
+    start here."""
+    config = {
+        "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0",
+        "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0",
+    }
+    _, client = cluster_factory(3, config)
+    frame = run_sweep(
+        quick_poison, grid(x=list(range(60))), client=client, progress=False,
+        no_worker_timeout=20,
+    )  # fmt: skip
+    statuses = frame["status"].tolist()
+    assert statuses[30] == "lost" and "KilledWorker" in frame["error"].iloc[30]
+    assert statuses[:30] + statuses[31:] == ["ok"] * 59
+    assert frame["z"].drop(index=30).tolist() == [x * x for x in range(60) if x != 30]

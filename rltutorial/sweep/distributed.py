@@ -14,7 +14,7 @@ Short points travel in chunks: each task runs :func:`chunk_size` points one afte
 another (:func:`~rltutorial.sweep.execution.run_points`), sized from the median time of
 the points finished so far so that a task takes about :data:`CHUNK_TARGET_S`; the
 scheduler's cost per task (milliseconds) is then shared by many points. The first
-points go one per task, to be measured. Every point keeps its own record, timeout and
+points go one per task, one per worker thread (at least 8), to be measured. Every point keeps its own record, timeout and
 retries; a chunk that fails as a whole (its worker died, its result was lost) is
 resubmitted point by point, so a point that kills its worker still fails alone.
 """
@@ -136,7 +136,10 @@ class DistributedRun:
         if time.monotonic() - self.resized > _RESIZE_S:
             self.window = window_size(self._n_threads(), self.chunk)
             self.resized = time.monotonic()
-        free = self.window - self._in_flight()
+        window = self.window
+        if len(self.durations) < _MEASURED_POINTS:  # measure before sizing chunks
+            window = max(_MEASURED_POINTS, self._n_threads())
+        free = window - self._in_flight()
         if free <= 0 or self.next_point >= len(self.plan.points):
             return
         stop = min(self.next_point + free, len(self.plan.points))
