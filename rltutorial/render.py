@@ -49,13 +49,15 @@ _CACHE = threading.local()
 class _ScreenFigure:
     """The figure of :func:`render_screen`, built once; each frame redraws what changes.
 
-    Matplotlib draws the frame once (axes, labels, legend) and, per frame, the image and
-    the two ellipses over it; the readouts are monospace text, drawn with Pillow in the
+    Matplotlib draws the frame once (axes, labels, legend) and, per frame, the two
+    ellipses; the camera image is written into the canvas's pixels directly (nearest
+    image pixel, magma colour map scaled to the image's maximum), and the readouts are monospace text, drawn with Pillow in the
     same font (DejaVu, shipped with matplotlib), which is many times faster than
     matplotlib's own text layout.
     """
 
     def __init__(self, dpi: int) -> None:
+        import matplotlib
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
         from matplotlib.patches import Ellipse
@@ -65,17 +67,8 @@ class _ScreenFigure:
         grid = self.figure.add_gridspec(
             1, 2, width_ratios=(1.7, 1), left=0.07, right=0.98, bottom=0.14, top=0.93
         )
-        self.screen = self.figure.add_subplot(grid[0])
+        self.screen = self.figure.add_subplot(grid[0], aspect="equal")
         hx, hy = SCREEN_HALF_SIZE * 1e3
-        self.image = self.screen.imshow(
-            np.zeros((2, 2)),
-            origin="lower",
-            extent=(-hx, hx, -hy, hy),
-            cmap="magma",
-            interpolation="nearest",
-            aspect="equal",
-            animated=True,
-        )
         self.ellipses = [
             Ellipse(
                 (0, 0), 0, 0, fill=False, lw=2, ec=colour, label=label, animated=True
@@ -99,19 +92,46 @@ class _ScreenFigure:
         self.canvas.draw()
         self.background = self.canvas.copy_from_bbox(self.figure.bbox)
         self.lines = _text_lines(readouts, dpi, self.figure.bbox.height)
+        self.colours = (
+            matplotlib.colormaps["magma"](np.arange(256))[:, :3] * 255
+        ).round()
+        self.colours = self.colours.astype(np.uint8)
+        box = self.screen.get_window_extent()  # display pixels, origin at the bottom
+        height = round(self.figure.bbox.height)
+        self.columns = slice(round(box.x0), round(box.x1))
+        self.rows = slice(height - round(box.y1), height - round(box.y0))
+        self.shape = None
+
+    def _pixels(self, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """Image row and column shown at each pixel of the screen's axes (nearest)."""
+        if self.shape != shape:
+            n_rows = self.rows.stop - self.rows.start
+            n_columns = self.columns.stop - self.columns.start
+            rows = (
+                (np.arange(n_rows)[::-1] + 0.5) * shape[0] / n_rows
+            )  # row 0 at bottom
+            columns = (np.arange(n_columns) + 0.5) * shape[1] / n_columns
+            self.index = (rows.astype(int)[:, None], columns.astype(int)[None, :])
+            self.shape = shape
+        return self.index
 
     def draw(self, image, beam, target, thresholds, magnets, step) -> np.ndarray:
         from PIL import Image, ImageDraw
 
-        self.image.set_data(image)
-        self.image.set_clim(0.0, max(float(np.max(image)), 1e-30))
+        image = np.asarray(image)
+        rows, columns = self._pixels(image.shape)
+        shown = image[rows, columns]
+        scale = 256.0 / max(float(np.max(image)), 1e-30)
+        levels = np.clip(shown * scale, 0, 255).astype(np.uint8)
         for ellipse, values in zip(self.ellipses, (target, beam), strict=True):
             mu_x, sigma_x, mu_y, sigma_y = np.asarray(values, dtype=float) * 1e3
             ellipse.set_center((mu_x, mu_y))
             ellipse.set_width(4 * sigma_x)
             ellipse.set_height(4 * sigma_y)
         self.canvas.restore_region(self.background)
-        for artist in (self.image, *self.ellipses):
+        canvas = np.asarray(self.canvas.buffer_rgba())
+        canvas[self.rows, self.columns, :3] = self.colours[levels]
+        for artist in self.ellipses:
             self.screen.draw_artist(artist)
         picture = Image.fromarray(np.asarray(self.canvas.buffer_rgba())[..., :3])
         pen = ImageDraw.Draw(picture)

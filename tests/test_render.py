@@ -44,3 +44,30 @@ def test_each_resolution_has_its_own_figure():
     """Another dpi gives a picture of the matching size."""
     picture = _frame([0, 1e-4, 0, 1e-4], np.zeros(5), 0, dpi=64)
     assert picture.shape == (240, 576, 3)
+
+
+def test_the_camera_image_lands_where_its_axes_say():
+    """A bright patch of the camera image at (x, y) = (+2 mm, -1 mm) is drawn at the
+    display pixel that matplotlib's own axes transform gives for that point, in the
+    colour map's brightest colour; the rest of the screen shows its darkest colour."""
+    import matplotlib
+
+    from rltutorial.envs.ranges import SCREEN_HALF_SIZE
+    from rltutorial.render import _CACHE
+
+    image = np.zeros((200, 300))
+    hx, hy = SCREEN_HALF_SIZE * 1e3  # mm
+    row = int((-1.0 + hy) / (2 * hy) * 200)  # row 0 at the bottom
+    column = int((2.0 + hx) / (2 * hx) * 300)
+    image[row - 3 : row + 4, column - 3 : column + 4] = 1.0
+    far = np.full(4, 1.0)  # ellipses far off the screen
+    picture = render_screen(image, far, far, THRESHOLDS, np.zeros(5), 0, 80)
+    figure = _CACHE.figures[80]
+    px, py = figure.screen.transData.transform((2.0, -1.0))
+    bright = matplotlib.colormaps["magma"](1.0)[:3]
+    dark = matplotlib.colormaps["magma"](0.0)[:3]
+    pixel = picture[round(picture.shape[0] - py), round(px)] / 255
+    np.testing.assert_allclose(pixel, bright, atol=2 / 255)
+    px0, py0 = figure.screen.transData.transform((-2.0, 1.0))
+    pixel = picture[round(picture.shape[0] - py0), round(px0)] / 255
+    np.testing.assert_allclose(pixel, dark, atol=2 / 255)

@@ -33,7 +33,7 @@ import numpy as np
 from rltutorial.sweep.execution import describe_error, run_points
 from rltutorial.sweep.table import ResultTable
 
-__all__ = ["DistributedRun", "MIN_WINDOW", "window_size", "chunk_size"]
+__all__ = ["DistributedRun", "MIN_WINDOW", "window_size", "chunk_size", "split_chunks"]
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +69,22 @@ def chunk_size(durations: list[float]) -> int:
         return 1
     median = float(np.median(finite))
     return int(np.clip(round(CHUNK_TARGET_S / max(median, 1e-6)), 1, MAX_CHUNK))
+
+
+def split_chunks(indices: list[int], chunk: int, n_threads: int) -> list[list[int]]:
+    """Split ``indices`` into tasks of at most ``chunk`` points, as evenly as possible,
+    in a number of tasks that is a multiple of ``n_threads`` (so that the last round
+    does not leave threads idle while one runs a full chunk)."""
+    if not indices:
+        return []
+    n_tasks = -(-len(indices) // max(chunk, 1))
+    if chunk > 1 and n_threads > 1:
+        n_tasks = min(len(indices), -(-n_tasks // n_threads) * n_threads)
+    return [
+        part.tolist()
+        for part in np.array_split(np.asarray(indices), n_tasks)
+        if len(part)
+    ]
 
 
 class DistributedRun:
@@ -163,9 +179,7 @@ class DistributedRun:
                 self.recomputes[index] += 1
             else:
                 self.attempts[index] += 1
-        chunks = [
-            indices[start : start + chunk] for start in range(0, len(indices), chunk)
-        ]
+        chunks = split_chunks(indices, chunk, self._n_threads())
         keys = []
         for part in chunks:
             self.tasks += 1
