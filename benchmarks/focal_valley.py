@@ -10,7 +10,7 @@ Q2 ≈ 12–15, Q3 ≈ -10…-18), close to where every episode starts, whose sp
 several times larger. This script prints, for the 300 evaluation problems
 (``rltutorial/data/focus_optima.csv``):
 
-1. the four focal-plane settings at |Q1| = 72 (:func:`rltutorial.optics.focal_settings`):
+1. the four focal-plane settings at |Q1| = 72 (:func:`rltutorial.envs.focal.focal_settings`):
    branch A (A+: Q1 = +72, Q2 ≈ −24.9, Q3 ≈ +24.2; A−: all signs flipped) and branch B
    (B+: Q1 = +72, Q2 ≈ +32.67 with the same sign as Q1, Q3 ≈ −24.35; B−), their |R12|,
    |R34|, and how many optima lie next to each;
@@ -48,9 +48,10 @@ import time
 import numpy as np
 from scipy.optimize import minimize
 
+from rltutorial.envs.focal import focal_settings
+from rltutorial.envs.optics import transfer_rows
 from rltutorial.evaluation.metrics import resolution_floor
 from rltutorial.evaluation.optimum import focus_sigmas, optimum_table
-from rltutorial.optics import focal_settings, transfer_rows
 
 #: Each valley: a known focal-plane setting (Q1, Q2, Q3 in 1/m²) and the Q1 values
 #: (1/m²) at which the valley is followed from it.

@@ -7,7 +7,7 @@ sigma_x + sigma_y of two yardsticks with the cached optimum
 - plain Nelder-Mead (SciPy, bounded) with a budget of simulations split over a few
   starts: the problem's initial magnets (all zero) and random settings;
 - a fixed rule that tries the two focal-plane settings A+ and A− (the screen in the focal
-  plane of the triplet in both planes, R11 = R33 = 0; :func:`rltutorial.optics.focal_settings`)
+  plane of the triplet in both planes, R11 = R33 = 0; :func:`rltutorial.envs.focal.focal_settings`)
   and keeps the better.
 
 Both use the closed-form optics of :func:`rltutorial.evaluation.optimum.focus_sigmas` (equal to
@@ -25,9 +25,9 @@ import time
 import numpy as np
 from scipy.optimize import minimize
 
+from rltutorial.envs.focal import focal_settings
 from rltutorial.envs.ranges import QUAD_K1_LIMIT
 from rltutorial.evaluation.optimum import focus_optima, focus_sigmas, optimum_table
-from rltutorial.optics import focal_settings
 
 #: The two focal-plane settings A+ and A− (Q1, Q2, Q3) in 1/m².
 FOCAL_SETTINGS = np.array([focal_settings()[name] for name in ("A+", "A-")])

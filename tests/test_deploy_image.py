@@ -202,9 +202,9 @@ def _wheel_files(source: Path, out: Path) -> set[str]:
          "--quiet", "--wheel-dir", str(out), str(source)],
         capture_output=True, text=True, timeout=180,
     )  # fmt: skip
-    assert build.returncode == 0, (
-        f"no wheel from {source.name}:\n{build.stderr[-2000:]}"
-    )
+    assert (
+        build.returncode == 0
+    ), f"no wheel from {source.name}:\n{build.stderr[-2000:]}"
     [wheel] = out.glob("rltutorial-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         return set(archive.namelist())

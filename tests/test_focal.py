@@ -6,14 +6,9 @@ import numpy as np
 import pytest
 
 from rltutorial.envs import simulate_screen_beam
+from rltutorial.envs.focal import FOCAL_NAMES, focal_settings, infer_incoming
+from rltutorial.envs.optics import focus_sigmas, transfer_rows
 from rltutorial.evaluation.optimum import optimum_table
-from rltutorial.optics import (
-    FOCAL_NAMES,
-    focal_settings,
-    focus_sigmas,
-    infer_incoming,
-    transfer_rows,
-)
 
 #: An incoming beam (11 numbers: energy eV, positions m, angles rad, sizes m,
 #: divergences rad, sigma_s m, sigma_p) with different divergences in the two planes.

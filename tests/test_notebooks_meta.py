@@ -64,9 +64,9 @@ def test_opens_with_goals_and_time(notebook):
     assert first["cell_type"] == "markdown", f"{path.name}: first cell is not markdown"
     assert text.lstrip().startswith("# "), f"{path.name}: first cell lacks a '# ' title"
     assert re.search(r"\bgoals?\b", text, re.I), f"{path.name}: no goals in the intro"
-    assert re.search(r"estimated time\W*\d+", text, re.I), (
-        f"{path.name}: no 'Estimated time: <n> ...' in the intro"
-    )
+    assert re.search(
+        r"estimated time\W*\d+", text, re.I
+    ), f"{path.name}: no 'Estimated time: <n> ...' in the intro"
 
 
 def test_closes_with_summary_and_further_reading(notebook):
@@ -75,12 +75,12 @@ def test_closes_with_summary_and_further_reading(notebook):
     markdown = "\n".join(
         _source(cell) for cell in nb["cells"][-3:] if cell["cell_type"] == "markdown"
     )
-    assert re.search(r"^#+ Summary", markdown, re.M), (
-        f"{path.name}: no Summary at the end"
-    )
-    assert re.search(r"^#+ Further reading", markdown, re.M), (
-        f"{path.name}: no Further reading at the end"
-    )
+    assert re.search(
+        r"^#+ Summary", markdown, re.M
+    ), f"{path.name}: no Summary at the end"
+    assert re.search(
+        r"^#+ Further reading", markdown, re.M
+    ), f"{path.name}: no Further reading at the end"
 
 
 def test_every_cell_has_slide_metadata(notebook):
@@ -88,9 +88,9 @@ def test_every_cell_has_slide_metadata(notebook):
     path, nb = notebook
     for index, cell in enumerate(nb["cells"]):
         slide_type = cell.get("metadata", {}).get("slideshow", {}).get("slide_type")
-        assert slide_type in SLIDE_TYPES, (
-            f"{path.name} cell {index}: slide_type {slide_type!r} not in {sorted(SLIDE_TYPES)}"
-        )
+        assert (
+            slide_type in SLIDE_TYPES
+        ), f"{path.name} cell {index}: slide_type {slide_type!r} not in {sorted(SLIDE_TYPES)}"
 
 
 def test_outputs_saved_from_one_clean_run(notebook):
@@ -98,12 +98,12 @@ def test_outputs_saved_from_one_clean_run(notebook):
     path, nb = notebook
     code_cells = [cell for cell in nb["cells"] if cell["cell_type"] == "code"]
     counts = [cell.get("execution_count") for cell in code_cells]
-    assert counts == list(range(1, len(code_cells) + 1)), (
-        f"{path.name}: execution counts {counts} are not 1..{len(code_cells)}; re-run with nbconvert --execute"
-    )
-    assert any(cell.get("outputs") for cell in code_cells), (
-        f"{path.name}: no outputs saved"
-    )
+    assert counts == list(
+        range(1, len(code_cells) + 1)
+    ), f"{path.name}: execution counts {counts} are not 1..{len(code_cells)}; re-run with nbconvert --execute"
+    assert any(
+        cell.get("outputs") for cell in code_cells
+    ), f"{path.name}: no outputs saved"
 
 
 def test_no_errors_saved(notebook):
@@ -111,9 +111,9 @@ def test_no_errors_saved(notebook):
     path, nb = notebook
     for index, cell in enumerate(nb["cells"]):
         for output in cell.get("outputs", []):
-            assert output.get("output_type") != "error", (
-                f"{path.name} cell {index}: {output.get('ename')}: {output.get('evalue')}"
-            )
+            assert (
+                output.get("output_type") != "error"
+            ), f"{path.name} cell {index}: {output.get('ename')}: {output.get('evalue')}"
 
 
 def test_no_absolute_paths(notebook):
@@ -122,9 +122,9 @@ def test_no_absolute_paths(notebook):
     for index, cell in enumerate(nb["cells"]):
         for text in [_source(cell), *_output_texts(cell)]:
             match = ABSOLUTE_PATH.search(URL.sub("", text))
-            assert match is None, (
-                f"{path.name} cell {index}: absolute path {match.group(0)!r}"
-            )
+            assert (
+                match is None
+            ), f"{path.name} cell {index}: absolute path {match.group(0)!r}"
 
 
 def test_some_outputs_are_checked_by_nbval(notebook):

@@ -308,7 +308,7 @@ def test_physics_baselines_use_few_steps_and_no_hidden_beam(method, most_steps):
 
 def test_always_a_plus_sets_the_same_setting_for_every_beam():
     """ "always-a+" ends at A+ (Q1 = 72, Q2 ≈ −24.90, Q3 ≈ 24.20) whatever the seed."""
-    from rltutorial.optics import focal_settings
+    from rltutorial.envs.focal import focal_settings
 
     for seed in (1, 2):
         final = tune("always-a+", seed=seed, budget=5).final

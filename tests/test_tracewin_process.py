@@ -112,4 +112,3 @@ def test_kill_process_tree_after_leader_was_reaped():
 def test_new_process_group_options(platform, options):
     """Windows gets CREATE_NEW_PROCESS_GROUP (0x200), POSIX a new session."""
     assert new_process_group_options(platform) == options
-

@@ -16,6 +16,12 @@ vector, element by element. With the incoming beam uncorrelated (Cheetah's
 (R12 σx')²`` and ``mu_x = R11 μx + R12 μx' + R13``. The energy does not enter: for
 unbent elements the transverse maps do not depend on it.
 
+The same walk serves numpy arrays and torch tensors: :func:`transfer_rows` and
+:func:`focus_sigmas` (beam sizes from Q1, Q2, Q3 alone) are differentiable with
+``xp=torch`` for the gradient search of the best focus
+(:mod:`rltutorial.evaluation.optimum`); :mod:`rltutorial.envs.focal` builds the
+focal-plane settings on them.
+
 :func:`rltutorial.envs.cheetah.simulate_screen_beam` (Cheetah's own tracking) stays the
 reference; ``tests/test_optics.py`` compares both over random magnets, incoming beams
 and misalignments to 1e-12 relative.
@@ -23,69 +29,125 @@ and misalignments to 1e-12 relative.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from rltutorial.envs.ranges import DEFAULT_INCOMING, LATTICE, MAGNET_NAMES
 
-__all__ = ["screen_beam"]
+__all__ = ["focus_sigmas", "screen_beam", "transfer_rows"]
 
 #: Which magnet setting (index into Q1, Q2, CV, Q3, CH) drives each lattice element.
 _SETTING = {name: index for index, name in enumerate(MAGNET_NAMES)}
 #: Which misalignment pair (Q1, Q2, Q3 → 0, 1, 2) belongs to each quadrupole.
 _QUAD_PAIR = {"AREAMQZM1": 0, "AREAMQZM2": 1, "AREAMQZM3": 2}
-#: Sign of k1 in the x and y planes (a quadrupole focusing in x defocuses in y).
-_PLANE_SIGN = np.array([[1.0], [-1.0]])
 #: The corrector that kicks each plane.
 _KICKS = {"HorizontalCorrector": 0, "VerticalCorrector": 1}
 
 
-@dataclass
-class _Rows:
-    """First rows (a, b, c) of the x and y affine maps, arrays (2, N):
-    position on the screen = a·x + b·x' + c."""
-
-    a: np.ndarray
-    b: np.ndarray
-    c: np.ndarray
-
-    def drift(self, length: float) -> None:
-        """Compose with a drift of ``length`` m placed before the current map."""
-        self.b = self.a * length + self.b
-
-    def kick(self, length: float, plane: int, angle: np.ndarray) -> None:
-        """Compose with a corrector: a drift of ``length`` m, then ``angle`` (N,) rad
-        added to the angle of ``plane`` (0: x, 1: y) at its exit."""
-        self.c[plane] = self.c[plane] + self.b[plane] * angle
-        self.drift(length)
-
-    def quadrupole(self, length: float, k1: np.ndarray, offset: np.ndarray) -> None:
-        """Compose with a thick quadrupole of strength ``k1`` (2, N) in 1/m² (each
-        plane's sign) shifted by ``offset`` (2, N) m: it sees ``x − offset``."""
-        phase = np.sqrt(k1 + 0j) * length  # imaginary for a defocusing plane
-        cos = np.cos(phase).real
-        sin_over_k = (np.sinc(phase / np.pi) * length).real  # sin(√k L)/√k, L at 0
-        a, b = self.a, self.b
-        self.a = a * cos - b * (k1 * sin_over_k)
-        self.b = a * sin_over_k + b * cos
-        self.c = self.c + offset * (a - self.a)
+def _quadrupole(k1: Any, length: float, xp: Any) -> tuple[Any, Any, Any]:
+    """cos(√k L), sin(√k L)/√k and −√k sin(√k L) of thick quadrupoles of strength
+    ``k1`` in 1/m² (their hyperbolic forms where k1 ≤ 0), for numpy or torch arrays."""
+    if xp is np:  # one complex evaluation is cheaper than both branches
+        phase = np.sqrt(k1 + 0j) * length  # imaginary where the plane defocuses
+        sin_over_w = (np.sinc(phase / np.pi) * length).real  # sin(√k L)/√k, L at 0
+        return np.cos(phase).real, sin_over_w, -k1 * sin_over_w
+    w = xp.sqrt(xp.abs(k1) + 1e-30)
+    phase = w * length
+    focusing = k1 > 0
+    cos = xp.where(focusing, xp.cos(phase), xp.cosh(phase))
+    sin_over_w = xp.where(focusing, xp.sin(phase), xp.sinh(phase)) / w
+    derivative = xp.where(focusing, -w * xp.sin(phase), w * xp.sinh(phase))
+    return cos, sin_over_w, derivative
 
 
-def _first_rows(magnets: np.ndarray, misalignments: np.ndarray) -> _Rows:
-    """First rows of the x and y maps from the entrance to the screen, (2, N) each."""
-    n = magnets.shape[0]
-    rows = _Rows(np.ones((2, n)), np.zeros((2, n)), -misalignments[:, 6:8].T.copy())
+def _first_rows(magnets: Any, misalignments: Any, xp: Any = np) -> tuple[Any, Any, Any]:
+    """First rows (a, b, c) of the x and y affine maps from the entrance to the screen,
+    each (2, N): position on the screen = a·x + b·x' + c.
+
+    Walks the lattice backwards from the screen: a drift of length L adds ``a·L`` to
+    ``b``; a corrector is a drift with its kick added to the exit angle (``c += b·θ``
+    in its plane); a quadrupole shifted by ``d`` sees ``x − d`` (``c += d·(a − a')``).
+    ``magnets`` (N, 5) and ``misalignments`` (N, 8) are numpy arrays or torch tensors
+    (``xp`` the module), so the same walk serves tracking and gradient-based search.
+    """
+    signs = np.array([[1.0], [-1.0]])  # a quadrupole focusing in x defocuses in y
+    if xp is not np:
+        signs = xp.as_tensor(signs, dtype=magnets.dtype)
+    a, b = xp.ones_like(magnets[:, :2].T), xp.zeros_like(magnets[:, :2].T)
+    c = -misalignments[:, 6:8].T
     for kind, name, length in reversed(LATTICE):
-        if kind == "Drift":
-            rows.drift(length)
-        elif kind == "Quadrupole":
+        if kind == "Quadrupole":
             pair = 2 * _QUAD_PAIR[name]
-            k1 = _PLANE_SIGN * magnets[:, _SETTING[name]]
-            rows.quadrupole(length, k1, misalignments[:, pair : pair + 2].T)
-        elif kind in _KICKS:
-            rows.kick(length, _KICKS[kind], magnets[:, _SETTING[name]])
-    return rows
+            k1 = signs * magnets[:, _SETTING[name]]
+            offset = misalignments[:, pair : pair + 2].T
+            cos, sin_over_w, derivative = _quadrupole(k1, length, xp)
+            new_a = a * cos + b * derivative
+            a, b, c = new_a, a * sin_over_w + b * cos, c + offset * (a - new_a)
+            continue
+        if kind in _KICKS:  # only its own plane: signs → (1, 0) or (0, 1)
+            plane = (signs + 1) / 2 if _KICKS[kind] == 0 else (1 - signs) / 2
+            c = c + b * (plane * magnets[:, _SETTING[name]])
+        b = a * length + b  # drift (and a corrector's length)
+    return a, b, c
+
+
+def transfer_rows(quadrupoles: Any, xp: Any = np) -> Any:
+    """R11, R12, R33, R34 from the entrance of the Experimental Area to the screen.
+
+    Correctors and misalignments do not change these (they only shift the beam).
+
+    Parameters
+    ----------
+    quadrupoles : ndarray (..., 3)
+        k1 of Q1, Q2, Q3 in 1/m² (positive focuses horizontally).
+    xp : module
+        ``numpy`` (default) or ``torch`` (differentiable).
+
+    Returns
+    -------
+    ndarray (..., 4)
+        R11 and R33 (dimensionless), R12 and R34 (m).
+    """
+    if xp is np:
+        quadrupoles = np.asarray(quadrupoles, dtype=float)
+    shape = quadrupoles.shape[:-1]
+    flat = quadrupoles.reshape(-1, 3)
+    zero = flat[:, 0] * 0
+    magnets = xp.stack([flat[:, 0], flat[:, 1], zero, flat[:, 2], zero], -1)
+    a, b, _ = _first_rows(magnets, xp.stack([zero] * 8, -1), xp)
+    return xp.stack([a[0], b[0], a[1], b[1]], -1).reshape(*shape, 4)
+
+
+def focus_sigmas(quadrupoles: Any, incoming: Any, xp: Any = np) -> Any:
+    """Beam sizes on the screen from Q1, Q2, Q3 and the incoming beam, in closed form.
+
+    Parameters
+    ----------
+    quadrupoles : ndarray (..., 3)
+        k1 of Q1, Q2, Q3 in 1/m² (positive focuses horizontally).
+    incoming : ndarray (..., 11)
+        Incoming beam as in :func:`rltutorial.envs.simulate_screen_beam`; only
+        sigma_x, sigma_xp, sigma_y, sigma_yp (m, rad) matter.
+    xp : module
+        ``numpy`` (default) or ``torch`` (differentiable).
+
+    Returns
+    -------
+    ndarray (..., 2)
+        sigma_x, sigma_y on the screen in m (uncorrelated incoming beam, linear optics).
+    """
+    if xp is np:
+        incoming = np.asarray(incoming, dtype=float)
+    rows = transfer_rows(quadrupoles, xp)
+    sigmas = [
+        xp.sqrt(
+            (rows[..., 2 * plane] * incoming[..., size]) ** 2
+            + (rows[..., 2 * plane + 1] * incoming[..., divergence]) ** 2
+        )
+        for plane, (size, divergence) in enumerate(((5, 6), (7, 8)))
+    ]
+    return xp.stack(sigmas, -1)
 
 
 def screen_beam(
@@ -124,13 +186,9 @@ def screen_beam(
     magnets = np.broadcast_to(magnets, (*shape, 5)).reshape(-1, 5)
     incoming = np.broadcast_to(incoming, (*shape, 11)).reshape(-1, 11)
     misalignments = np.broadcast_to(misalignments, (*shape, 8)).reshape(-1, 8)
-    rows = _first_rows(magnets, misalignments)
+    a, b, c = _first_rows(magnets, misalignments)
     beam = np.empty((magnets.shape[0], 4))
     # incoming columns: mu_x 1, mu_xp 2, mu_y 3, mu_yp 4, sigma_x 5, ... sigma_yp 8
-    beam[:, 0::2] = (
-        rows.a * incoming[:, 1:5:2].T + rows.b * incoming[:, 2:5:2].T + rows.c
-    ).T
-    beam[:, 1::2] = np.hypot(
-        rows.a * incoming[:, 5:9:2].T, rows.b * incoming[:, 6:9:2].T
-    ).T
+    beam[:, 0::2] = (a * incoming[:, 1:5:2].T + b * incoming[:, 2:5:2].T + c).T
+    beam[:, 1::2] = np.hypot(a * incoming[:, 5:9:2].T, b * incoming[:, 6:9:2].T).T
     return beam.reshape(*shape, 4)

@@ -5,7 +5,7 @@ is judged against what the magnets can achieve for that very beam. For the works
 focusing task (target all zeros, no misalignments) the objective ``sigma_x + sigma_y``
 on the screen depends only on Q1, Q2, Q3 and the incoming beam's sizes and divergences:
 correctors and beam positions do not change beam sizes in linear optics, and the
-quadrupoles act without chromatic terms. :func:`rltutorial.optics.focus_sigmas` is that
+quadrupoles act without chromatic terms. :func:`rltutorial.envs.optics.focus_sigmas` is that
 closed-form transfer-matrix calculation in numpy (checked against Cheetah in the tests),
 fast enough to search thousands of settings per problem.
 
@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rltutorial.envs.optics import focus_sigmas
 from rltutorial.envs.ranges import INCOMING_LABELS, QUAD_K1_LIMIT
-from rltutorial.optics import focus_sigmas
 
 __all__ = [
     "OPTIMA_FILE",

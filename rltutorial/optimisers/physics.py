@@ -2,15 +2,15 @@
 
 Each baseline uses only what an operator has: the screen readings of the problem (at
 reset and after each step) and the lattice model of the package
-(:mod:`rltutorial.optics`), never the hidden incoming beam. They tune Q1, Q2, Q3 to the
-focal-plane settings of :func:`rltutorial.optics.focal_settings` (A+, A−, B+, B−), where
+(:mod:`rltutorial.envs.focal`), never the hidden incoming beam. They tune Q1, Q2, Q3 to the
+focal-plane settings of :func:`rltutorial.envs.focal.focal_settings` (A+, A−, B+, B−), where
 the spot no longer depends on the incoming beam's sizes, only on its divergences:
 
 - ``"always-a+"``: set A+ in one step, whatever the beam;
 - ``"probe-a"``: set A+, then A−, and go back to the better one (3 steps, 2 when A−
   is the better);
 - ``"probe-infer-set"``: from the reading at reset and one probe at A+, infer the
-  incoming sizes and divergences (:func:`rltutorial.optics.infer_incoming`) and set the
+  incoming sizes and divergences (:func:`rltutorial.envs.focal.infer_incoming`) and set the
   focal-plane setting the model predicts to be best (2 steps, 1 when that is A+);
 - ``"probe-infer-refine"``: the same, then refit the beam to all readings and set the
   setting that minimises the model's predicted objective within the bounds (a search on
@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from rltutorial.envs.focal import focal_settings, infer_incoming
+from rltutorial.envs.optics import focus_sigmas
 from rltutorial.envs.ranges import MAGNET_LABELS, SIGMA_INDICES
-from rltutorial.optics import focal_settings, focus_sigmas, infer_incoming
 from rltutorial.optimisers.problem import TuningProblem
 
 __all__ = [
@@ -150,7 +151,7 @@ def probe_infer_set(problem: TuningProblem, rng: np.random.Generator) -> None:
     """Probe A+, infer the incoming beam from two readings, set the best focal setting.
 
     The reading at reset and the one at A+ give, per plane, the incoming size and
-    divergence (:func:`rltutorial.optics.infer_incoming`); the model then predicts the
+    divergence (:func:`rltutorial.envs.focal.infer_incoming`); the model then predicts the
     spot at A±, B± and the best is set. ``rng`` is unused.
     """
     _probe_infer(problem)

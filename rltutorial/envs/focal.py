@@ -1,17 +1,14 @@
-"""Closed-form linear optics of the ARES-EA triplet: beam sizes and focal-plane settings.
+"""Focal-plane settings of the ARES-EA triplet, and the incoming beam from screen readings.
 
 Beam sizes on the screen AREABSCR1 depend only on Q1, Q2, Q3 and the incoming beam's
 sizes and divergences: correctors and beam positions do not change them in linear optics,
 the quadrupoles act without chromatic terms, and the incoming beam has no correlations.
 Per plane, with the first row (R11, R12) of the transfer matrix from the entrance of the
-Experimental Area to the screen (thick quadrupoles and drifts from
-:data:`rltutorial.envs.ranges.LATTICE`; vertical: R33, R34, the quadrupoles' signs
-flipped)::
+Experimental Area to the screen (:func:`rltutorial.envs.optics.transfer_rows`; vertical:
+R33, R34)::
 
     sigma_x**2 = R11**2 * sigma_x0**2 + R12**2 * sigma_xp0**2
 
-- :func:`transfer_rows` and :func:`focus_sigmas` evaluate this for many settings at once
-  (numpy or torch), equal to Cheetah to 1e-13 (tested).
 - :func:`focal_settings` solves R11 = R33 = 0 at |Q1| = 72 1/m²: the screen in the
   focal plane of the triplet in both planes, where the spot no longer depends on the
   incoming sizes, only on the divergences (sigma = |R12| sigma_x'). Four such settings
@@ -30,15 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from rltutorial.envs.ranges import LATTICE, QUAD_K1_LIMIT
+from rltutorial.envs.optics import transfer_rows
+from rltutorial.envs.ranges import QUAD_K1_LIMIT
 
-__all__ = [
-    "FOCAL_NAMES",
-    "focal_settings",
-    "focus_sigmas",
-    "infer_incoming",
-    "transfer_rows",
-]
+__all__ = ["FOCAL_NAMES", "focal_settings", "infer_incoming"]
 
 #: Names of the four focal-plane settings of :func:`focal_settings`, in its order.
 FOCAL_NAMES: tuple[str, ...] = ("A+", "A-", "B+", "B-")
@@ -46,107 +38,6 @@ FOCAL_NAMES: tuple[str, ...] = ("A+", "A-", "B+", "B-")
 #: (Q2 of the opposite sign to Q1) and branch B (Q2 of the same sign). Mirror images
 #: (all signs flipped) give A− and B−.
 _BRANCH_GUESSES = {"A": (-25.0, 24.0), "B": (33.0, -24.0)}
-
-
-def _gaps() -> tuple[tuple[float, ...], float]:
-    """Field-free lengths in m (entrance → Q1, Q1 → Q2, Q2 → Q3, Q3 → screen; a
-    corrector counts as drift for beam sizes) and the quadrupole length, from LATTICE.
-    """
-    gaps, length, quad = [], 0.0, 0.0
-    for kind, _, size in LATTICE:
-        if kind == "Quadrupole":
-            gaps.append(length)
-            length, quad = 0.0, size
-        else:
-            length += size
-    return (*gaps, length), quad
-
-
-#: Distances in m: entrance → Q1, Q1 → Q2, Q2 → Q3, Q3 → screen; quadrupole length in m.
-_DRIFTS, _QUAD_LENGTH = _gaps()
-
-
-def _quadrupole(k1: Any, xp: Any) -> tuple[Any, Any, Any]:
-    """cos-like, sin-like/w and derivative terms of thick quadrupoles of strength ``k1``.
-
-    Works for numpy arrays (``xp=numpy``) and torch tensors (``xp=torch``).
-    """
-    w = xp.sqrt(xp.abs(k1) + 1e-30)
-    phase = w * _QUAD_LENGTH
-    focusing = k1 > 0
-    cos = xp.where(focusing, xp.cos(phase), xp.cosh(phase))
-    sin_over_w = xp.where(focusing, xp.sin(phase), xp.sinh(phase)) / w
-    derivative = xp.where(focusing, -w * xp.sin(phase), w * xp.sinh(phase))
-    return cos, sin_over_w, derivative
-
-
-def _first_row(k1: Any, xp: Any) -> tuple[Any, Any]:
-    """R11, R12 of one plane, entrance to screen, for strengths ``k1`` (..., 3) in 1/m²."""
-    a, b = xp.ones_like(k1[..., 0]), xp.zeros_like(k1[..., 0]) + _DRIFTS[0]
-    c, d = xp.zeros_like(a), xp.ones_like(a)
-    for index in range(3):
-        cos, sin_over_w, derivative = _quadrupole(k1[..., index], xp)
-        a, b, c, d = (
-            cos * a + sin_over_w * c,
-            cos * b + sin_over_w * d,
-            derivative * a + cos * c,
-            derivative * b + cos * d,
-        )
-        a, b = a + _DRIFTS[index + 1] * c, b + _DRIFTS[index + 1] * d
-    return a, b
-
-
-def transfer_rows(quadrupoles: Any, xp: Any = np) -> Any:
-    """R11, R12, R33, R34 from the entrance of the Experimental Area to the screen.
-
-    Parameters
-    ----------
-    quadrupoles : ndarray (..., 3)
-        k1 of Q1, Q2, Q3 in 1/m² (positive focuses horizontally).
-    xp : module
-        ``numpy`` (default) or ``torch`` (differentiable).
-
-    Returns
-    -------
-    ndarray (..., 4)
-        R11 and R33 (dimensionless), R12 and R34 (m).
-    """
-    if xp is np:
-        quadrupoles = np.asarray(quadrupoles, dtype=float)
-    r11, r12 = _first_row(quadrupoles, xp)
-    r33, r34 = _first_row(-quadrupoles, xp)
-    return xp.stack([r11, r12, r33, r34], -1)
-
-
-def focus_sigmas(quadrupoles: Any, incoming: Any, xp: Any = np) -> Any:
-    """Beam sizes on the screen from Q1, Q2, Q3 and the incoming beam, in closed form.
-
-    Parameters
-    ----------
-    quadrupoles : ndarray (..., 3)
-        k1 of Q1, Q2, Q3 in 1/m² (positive focuses horizontally).
-    incoming : ndarray (..., 11)
-        Incoming beam as in :func:`rltutorial.envs.simulate_screen_beam`; only
-        sigma_x, sigma_xp, sigma_y, sigma_yp (m, rad) matter.
-    xp : module
-        ``numpy`` (default) or ``torch`` (differentiable).
-
-    Returns
-    -------
-    ndarray (..., 2)
-        sigma_x, sigma_y on the screen in m (uncorrelated incoming beam, linear optics).
-    """
-    if xp is np:
-        incoming = np.asarray(incoming, dtype=float)
-    rows = transfer_rows(quadrupoles, xp)
-    sigmas = [
-        xp.sqrt(
-            (rows[..., 2 * plane] * incoming[..., size]) ** 2
-            + (rows[..., 2 * plane + 1] * incoming[..., divergence]) ** 2
-        )
-        for plane, (size, divergence) in enumerate(((5, 6), (7, 8)))
-    ]
-    return xp.stack(sigmas, -1)
 
 
 def _solve_focal(q1: float, guess: tuple[float, float]) -> np.ndarray:
