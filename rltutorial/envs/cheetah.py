@@ -24,15 +24,12 @@ from rltutorial.envs.checks import check_incoming, check_magnets, check_misalign
 from rltutorial.envs.optics import screen_beam
 from rltutorial.envs.ranges import (
     DEFAULT_INCOMING,
-    INCOMING_HIGH,
-    INCOMING_LOW,
     LATTICE,
-    MISALIGNMENT_LIMIT,
     SCREEN_BINNING,
     SCREEN_PIXEL_SIZE,
     SCREEN_RESOLUTION,
 )
-from rltutorial.envs.sampling import Sampler, as_vector
+from rltutorial.envs.sampling import as_vector, hidden_state_samplers
 from rltutorial.registry import lookup
 from rltutorial.threads import torch_threads
 
@@ -259,25 +256,9 @@ class CheetahBackend(Backend):
         misalignment_mode: str = "constant",
         misalignment_values: np.ndarray | None = None,
     ) -> None:
-        self.incoming_sampler = Sampler(
-            "incoming",
-            incoming_mode,
-            INCOMING_LOW,
-            INCOMING_HIGH,
-            incoming_values,
-            DEFAULT_INCOMING,
+        self.incoming_sampler, self.misalignment_sampler = hidden_state_samplers(
+            incoming_mode, incoming_values, misalignment_mode, misalignment_values
         )
-        check_incoming(self.incoming_sampler.values, "incoming_values")
-        limit = np.full(8, MISALIGNMENT_LIMIT)
-        self.misalignment_sampler = Sampler(
-            "misalignment",
-            misalignment_mode,
-            -limit,
-            limit,
-            misalignment_values,
-            np.zeros(8),
-        )
-        check_misalignments(self.misalignment_sampler.values, "misalignment_values")
         self.incoming = self.incoming_sampler.values.copy()
         self.misalignments = self.misalignment_sampler.values.copy()
         self.magnets = np.zeros(5)

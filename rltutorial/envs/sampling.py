@@ -13,9 +13,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rltutorial.envs.checks import check_incoming, check_misalignments
+from rltutorial.envs.ranges import (
+    DEFAULT_INCOMING,
+    INCOMING_HIGH,
+    INCOMING_LOW,
+    MISALIGNMENT_LIMIT,
+)
 from rltutorial.registry import lookup
 
-__all__ = ["SAMPLING_MODES", "Sampler", "as_vector"]
+__all__ = ["SAMPLING_MODES", "Sampler", "as_vector", "hidden_state_samplers"]
 
 
 def _random(rng: np.random.Generator, sampler: Sampler) -> np.ndarray:
@@ -82,3 +89,44 @@ class Sampler:
     def draw(self, rng: np.random.Generator) -> np.ndarray:
         """Return this episode's vector (float64), drawing from ``rng`` if random."""
         return self._draw(rng, self)
+
+
+def hidden_state_samplers(
+    incoming_mode: str = "random",
+    incoming_values: Sequence[float] | np.ndarray | None = None,
+    misalignment_mode: str = "constant",
+    misalignment_values: Sequence[float] | np.ndarray | None = None,
+) -> tuple[Sampler, Sampler]:
+    """Samplers of what the agent never sees: the incoming beam and the misalignments.
+
+    Random incoming beams are drawn within ``INCOMING_LOW`` … ``INCOMING_HIGH``, random
+    misalignments within ±``MISALIGNMENT_LIMIT`` m; constant values (default: the
+    default incoming beam, no misalignment) are checked against the physics limits of
+    :mod:`rltutorial.envs.checks` (ValueError naming the entry and the valid range).
+
+    Returns
+    -------
+    (Sampler, Sampler)
+        Incoming beam (11 numbers, as in ``simulate_screen_beam``) and misalignments
+        (8 numbers in m).
+    """
+    incoming = Sampler(
+        "incoming",
+        incoming_mode,
+        INCOMING_LOW,
+        INCOMING_HIGH,
+        incoming_values,
+        DEFAULT_INCOMING,
+    )
+    check_incoming(incoming.values, "incoming_values")
+    limit = np.full(8, MISALIGNMENT_LIMIT)
+    misalignments = Sampler(
+        "misalignment",
+        misalignment_mode,
+        -limit,
+        limit,
+        misalignment_values,
+        np.zeros(8),
+    )
+    check_misalignments(misalignments.values, "misalignment_values")
+    return incoming, misalignments

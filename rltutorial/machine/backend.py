@@ -33,13 +33,9 @@ import numpy as np
 
 from rltutorial.envs.backend import Backend
 from rltutorial.envs.ranges import (
-    DEFAULT_INCOMING,
-    INCOMING_HIGH,
-    INCOMING_LOW,
     MAGNET_LIMITS,
-    MISALIGNMENT_LIMIT,
 )
-from rltutorial.envs.sampling import Sampler, as_vector
+from rltutorial.envs.sampling import as_vector, hidden_state_samplers
 from rltutorial.envs.screen import fraction_on_screen
 from rltutorial.machine.channels import Channels, describe_error, use_address
 from rltutorial.machine.errors import (
@@ -140,22 +136,8 @@ class EpicsBackend(Backend):
         self.seeded = lookup(
             {"machine": False, "seeded": True}, hidden_state, "hidden_state"
         )
-        self.incoming_sampler = Sampler(
-            "incoming",
-            incoming_mode,
-            INCOMING_LOW,
-            INCOMING_HIGH,
-            incoming_values,
-            DEFAULT_INCOMING,
-        )
-        limit = np.full(8, MISALIGNMENT_LIMIT)
-        self.misalignment_sampler = Sampler(
-            "misalignment",
-            misalignment_mode,
-            -limit,
-            limit,
-            misalignment_values,
-            np.zeros(8),
+        self.incoming_sampler, self.misalignment_sampler = hidden_state_samplers(
+            incoming_mode, incoming_values, misalignment_mode, misalignment_values
         )
         self.limits = MAGNET_LIMITS.astype(float).copy()
         self.tolerance = (
