@@ -4,30 +4,21 @@ from __future__ import annotations
 
 import gc
 import importlib
-import io
 import re
 import sys
-import threading
 import time
-import zipfile
-from pathlib import Path
 
 import cloudpickle
 import numpy as np
 import pytest
-import yaml
-from fake_tracewin import MODE_PARAM, make_fake_tracewin, make_project, mode_code
 
 from rltutorial.sweep import (
     RESERVED_COLUMNS,
     SWEEP_BACKENDS,
-    ProjectArchive,
     grid,
     make_client,
-    pack_project,
     register_backend,
     run_sweep,
-    unpack_project,
 )
 
 # Dask workers need not import this test module: ship its functions by value.
@@ -287,195 +278,6 @@ def test_large_simulate_kwargs_are_scattered(local_client):
         progress=False,
     )
     assert frame["n"].tolist() == [len(blob), len(blob) + 1, len(blob) + 2]
-
-
-# --- make_client ------------------------------------------------------------------
-
-
-def test_make_client_argument_errors():
-    """Conflicting arguments are rejected before connecting anywhere."""
-    with pytest.raises(ValueError, match="either address= or kubernetes="):
-        make_client("tcp://127.0.0.1:1", kubernetes=True)
-    with pytest.raises(ValueError, match="only apply to clusters that make_client"):
-        make_client("tcp://127.0.0.1:1", n_workers=3)
-
-
-def test_make_client_kubernetes_needs_dask_kubernetes(monkeypatch):
-    """Without dask-kubernetes, kubernetes= raises ImportError with the pip hint."""
-    monkeypatch.setitem(sys.modules, "dask_kubernetes", None)
-    monkeypatch.setitem(sys.modules, "dask_kubernetes.operator", None)
-    with pytest.raises(ImportError, match="pip install dask-kubernetes"):
-        make_client(kubernetes=True)
-
-
-class _FakeKubeCluster:
-    """Stands in for dask_kubernetes.operator.KubeCluster and records its use."""
-
-    instances: list = []
-
-    def __init__(self, **kwargs):
-        self.kwargs, self.scaled = kwargs, None
-        _FakeKubeCluster.instances.append(self)
-
-    def scale(self, n):
-        self.scaled = n
-
-
-def _fake_make_cluster_spec(**kwargs):
-    """Stands in for make_cluster_spec: its arguments, and upstream's scheduler args."""
-    scheduler = {"args": ["dask-scheduler", "--host", "0.0.0.0"]}
-    return {
-        "arguments": kwargs,
-        "spec": {"scheduler": {"spec": {"containers": [scheduler]}}},
-    }
-
-
-@pytest.fixture
-def fake_kubernetes(monkeypatch):
-    """Fake dask_kubernetes.operator and distributed.Client; returns the instances."""
-    import types
-
-    import distributed
-
-    module = types.ModuleType("dask_kubernetes.operator")
-    module.KubeCluster = _FakeKubeCluster
-    module.make_cluster_spec = _fake_make_cluster_spec
-    monkeypatch.setitem(
-        sys.modules, "dask_kubernetes", types.ModuleType("dask_kubernetes")
-    )
-    monkeypatch.setitem(sys.modules, "dask_kubernetes.operator", module)
-    monkeypatch.setattr(
-        distributed, "Client", lambda cluster, timeout: ("client", cluster)
-    )
-    _FakeKubeCluster.instances = []
-    return _FakeKubeCluster.instances
-
-
-def test_make_client_kubernetes_manifest_and_kwargs(fake_kubernetes, tmp_path):
-    """A manifest (dict or YAML file) becomes custom_cluster_spec; a dict kwargs."""
-    manifest = {"apiVersion": "kubernetes.dask.org/v1", "kind": "DaskCluster"}
-    path = tmp_path / "cluster.yaml"
-    path.write_text(yaml.safe_dump(manifest))
-    _, cluster = make_client(kubernetes=path, n_workers=4)
-    assert cluster.kwargs == {"custom_cluster_spec": manifest} and cluster.scaled == 4
-    _, cluster = make_client(kubernetes={"name": "sweep", "image": "img:1"})
-    spec = cluster.kwargs.pop("custom_cluster_spec")
-    assert cluster.kwargs == {}
-    arguments = spec["arguments"]
-    assert arguments["name"] == "sweep" and arguments["image"] == "img:1"
-    assert arguments["worker_command"] == ["dask", "worker", "--nthreads", "1"]
-    [scheduler] = spec["spec"]["scheduler"]["spec"]["containers"]
-    assert scheduler["args"] == ["dask", "scheduler", "--host", "0.0.0.0"]
-    with pytest.raises(ValueError, match="kubernetes=3"):
-        make_client(kubernetes=3)
-
-
-# --- backends: TraceWin -----------------------------------------------------------
-
-
-@pytest.fixture
-def tracewin_setup(tmp_path, monkeypatch):
-    """A fake TraceWin executable and a project folder."""
-    monkeypatch.delenv("FAKE_TRACEWIN_MODE", raising=False)
-    (tmp_path / "bin").mkdir()
-    exe = make_fake_tracewin(tmp_path / "bin")
-    ini = make_project(tmp_path / "project")
-    return exe, ini
-
-
-def test_pack_and_unpack_project(tracewin_setup, tmp_path):
-    """A packed project unpacks once, with the same files, from several threads."""
-    _, ini = tracewin_setup
-    archive = pack_project(ini.parent)
-    assert archive.ini == "project.ini" and "KiB" in repr(archive)
-    assert pack_project(ini).sha256 == archive.sha256
-    paths = []
-    threads = [
-        threading.Thread(
-            target=lambda: paths.append(unpack_project(archive, tmp_path / "c"))
-        )
-        for _ in range(4)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(set(paths)) == 1 and paths[0].read_text() == ini.read_text()
-    assert (paths[0].parent / "lattice.dat").read_text().startswith("DRIFT")
-
-
-def test_pack_project_errors(tmp_path):
-    """Missing folders, ambiguous .ini files and unsafe archives are refused."""
-    with pytest.raises(FileNotFoundError):
-        pack_project(tmp_path / "missing")
-    (tmp_path / "a.ini").write_text("")
-    (tmp_path / "b.ini").write_text("")
-    with pytest.raises(ValueError, match=r"found \['a.ini', 'b.ini'\]; pass ini="):
-        pack_project(tmp_path)
-    with pytest.raises(FileNotFoundError, match="'c.ini'"):
-        pack_project(tmp_path, ini="c.ini")
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as bundle:
-        bundle.writestr("../evil.ini", "x")
-    evil = ProjectArchive("evil", "../evil.ini", buffer.getvalue(), "0" * 64)
-    with pytest.raises(ValueError, match="unsafe path"):
-        unpack_project(evil, tmp_path / "cache")
-
-
-def test_tracewin_backend_serial(tracewin_setup):
-    """The tracewin backend packs the project, runs each point, keeps failures."""
-    exe, ini = tracewin_setup
-    points = [
-        {"ele[1][2]": 1.0},
-        {"ele[1][2]": 2.0, MODE_PARAM: mode_code("error")},
-        {"ele[1][2]": 3.0},
-    ]
-    frame = run_sweep(
-        "tracewin",
-        points,
-        simulate_kwargs={"project": ini.parent, "executable": exe},
-        timeout=20,
-        progress=False,
-    )
-    assert frame["status"].tolist() == ["ok", "failed", "ok"]
-    assert frame["SizeX"].tolist()[::2] == [2.0, 10.0]
-    assert frame["z(m)"].iloc[0] == 2.5
-    assert "TraceWinReportedError" in frame["error"].iloc[1]
-    assert "aperture is zero" in frame["error"].iloc[1]
-
-
-def test_tracewin_backend_on_cluster_kills_hung_run(tracewin_setup, local_client):
-    """On workers, a hanging TraceWin is killed at the timeout; other points finish."""
-    exe, ini = tracewin_setup
-    points = [{"ele[1][2]": 1.0}, {MODE_PARAM: mode_code("hang")}, {"ele[1][2]": 2.0}]
-    start = time.monotonic()
-    frame = run_sweep(
-        "tracewin",
-        points,
-        client=local_client,
-        timeout=1.5,
-        simulate_kwargs={"project": ini, "executable": exe},
-        progress=False,
-    )
-    assert time.monotonic() - start < 20
-    assert frame["status"].tolist() == ["ok", "timeout", "ok"]
-    assert frame["SizeX"].iloc[2] == 5.0
-    error = frame["error"].iloc[1]
-    assert error.startswith(
-        "TraceWinTimeoutError: TraceWin did not finish within 1.5 s"
-    )
-    calc_dir = Path(re.search(r"calculation directory: (\S+)", error).group(1))
-    pid = int((calc_dir / "fake.pid").read_text())
-    assert not _alive(pid), f"hung TraceWin {pid} still running"
-
-
-def _alive(pid: int) -> bool:
-    """True if ``pid`` exists and is not a zombie."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return state != "Z"
 
 
 # --- backends: Cheetah ------------------------------------------------------------
