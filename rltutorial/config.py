@@ -67,7 +67,7 @@ __all__ = [
 ]
 
 #: Observation keys an agent may be given (``incoming``/``misalignments`` only in simulation).
-OBSERVATION_KEYS = ("beam", "magnets", "target", "incoming", "misalignments")
+OBSERVATION_KEYS = ("beam", "magnets", "target", "step", "incoming", "misalignments")
 #: Largest sizes a config may ask for (they bound memory and time, not physics).
 MAX_ENVS = 4096
 MAX_STEPS_PER_ROLLOUT = 100_000
@@ -134,7 +134,11 @@ CONFIG_KEYS: dict[str, ConfigKey] = dict(
               "how an action moves the magnets: 'delta' changes each by at most 10 % "
               "of its limit per step (7.2 1/m², 0.62 mrad), 'delta_fine' likewise with "
               "steps growing with the cube of the action, 'direct' sets them, "
-              "'direct_unidirectional_quads' sets them with Q1, Q3 ≥ 0 and Q2 ≤ 0"),
+              "'direct_unidirectional_quads' sets them with Q1, Q3 ≥ 0 and Q2 ≤ 0, "
+              "'focal_choice' adds five choice scores (A+, A−, B+, B−, stay): in the "
+              "first 3 steps the best-scored focal-plane setting (|Q1| = 72, "
+              "R11 = R33 = 0) sets Q1, Q2, Q3 unless 'stay' wins, and every step adds "
+              "fine changes ∝ action³ of at most 0.3 1/m² (25.7 µrad)"),
         _task("magnet_init_mode", choice(lambda: SAMPLING_MODES),
               "magnet settings at reset: 'constant' (magnet_init_values) or 'random'"),
         _task("magnet_init_values", vector(5, optional=True, limits=MAGNET_LIMITS),
@@ -177,8 +181,8 @@ CONFIG_KEYS: dict[str, ConfigKey] = dict(
               "x and y offsets in m of Q1, Q2, Q3 and the screen"),
         # ------------------------------------------- what the agent sees and does
         ("filter_observation", ConfigKey(["beam", "magnets"], subset(OBSERVATION_KEYS),
-              "what the agent observes: beam, magnets, target (incoming, "
-              "misalignments: simulation only)")),
+              "what the agent observes: beam, magnets, target, step (steps taken in "
+              "the episode, capped at 25) (incoming, misalignments: simulation only)")),
         ("filter_action", ConfigKey([0, 1, 3], subset(tuple(range(len(MAGNET_LABELS)))),
               "magnets the agent moves (0 Q1, 1 Q2, 2 CV, 3 Q3, 4 CH); the others hold")),
         ("time_limit", ConfigKey(25, number(1, 100_000, integer=True, optional=True),

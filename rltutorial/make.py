@@ -31,6 +31,7 @@ from gymnasium.wrappers import (
 )
 
 from rltutorial.config import validate_config
+from rltutorial.envs.actions import get_action_mode
 from rltutorial.envs.ares_ea import AresEA, AresEACheetah, task_defaults
 from rltutorial.envs.backend import Backend
 from rltutorial.observability import (
@@ -183,7 +184,8 @@ def make_env(
     env = FlattenObservation(env)
     if config["frame_stack"] is not None:
         env = FlattenObservation(FrameStackObservation(env, config["frame_stack"]))
-    env = FilterAction(env, config["filter_action"])
+    mode = get_action_mode(config["action_mode"])
+    env = FilterAction(env, mode.action_indices(config["filter_action"]))
     if config["rescale_action"] is not None:
         low, high = config["rescale_action"]
         env = RescaleAction(env, np.float32(low), np.float32(high))

@@ -21,13 +21,16 @@ from rltutorial.envs.targets import REACHABLE, draw_candidates, pick_reachable
 from rltutorial.envs.task import TaskRules, error_info
 from rltutorial.rewards import objective
 
-__all__ = ["AresEA", "AresEACheetah", "task_defaults"]
+__all__ = ["AresEA", "AresEACheetah", "task_defaults", "STEP_OBSERVATION_LIMIT"]
 
 #: Reset options understood by the task itself (backends add their own).
 TASK_OPTION_KEYS = ("magnets", "target_beam")
 
 _BEAM_LOW = np.array([-np.inf, 0.0, -np.inf, 0.0], dtype=np.float32)
 _FLOAT32_MAX = np.finfo(np.float32).max
+#: The observed step number is capped here (the workshop's time limit), so that it has
+#: finite bounds and scales linearly like the magnet settings.
+STEP_OBSERVATION_LIMIT = 25
 
 
 def _box(low: np.ndarray, high: np.ndarray) -> spaces.Box:
@@ -48,13 +51,20 @@ class AresEA(gym.Env):
     :class:`~rltutorial.envs.backend.Backend` (see :class:`AresEACheetah`).
 
     ## Action Space
-    ``Box(5,)`` in order Q1, Q2, CV, Q3, CH.
+    ``Box(5,)`` in order Q1, Q2, CV, Q3, CH; ``Box(10,)`` for ``focal_choice`` (the five
+    magnets' fine changes, then five choice scores in [−1, 1] for A+, A−, B+, B−, stay).
 
     | mode | Q1, Q2, Q3 (k1, 1/m²) | CV, CH (angle, rad) |
     |---|---|---|
     | ``direct`` | new setting in [−72, 72] | new setting in [−6.1782e-3, 6.1782e-3] |
     | ``direct_unidirectional_quads`` | Q1, Q3 in [0, 72], Q2 in [−72, 0] | as direct |
     | ``delta`` | change in [−7.2, 7.2] | change in [−6.1782e-4, 6.1782e-4] |
+    | ``delta_fine`` | as delta, the change ∝ action³ | as delta, ∝ action³ |
+    | ``focal_choice`` | change ∝ action³, at most 0.3 | change ∝ action³, ≤ 2.57e-5 |
+
+    With ``focal_choice``, in the first three steps of an episode the highest choice
+    score, unless "stay", first sets Q1, Q2, Q3 to that focal-plane setting
+    (:func:`rltutorial.envs.focal.focal_settings`); the fine change is added after.
 
     Actions outside the space are clipped (``info["action_clipped"]``); NaN or infinite
     actions raise ``ValueError``.
@@ -69,6 +79,7 @@ class AresEA(gym.Env):
     | ``target`` | (4,) | target beam, same order as ``beam`` | m |
     | ``incoming`` | (11,) | incoming beam (simulation only) | eV, m, rad |
     | ``misalignments`` | (8,) | Q1–Q3 and screen x, y (simulation only) | m |
+    | ``step`` | (1,) | steps taken in the episode, capped at 25 | — |
 
     ## Rewards
     ``reward = REWARD_MODES[reward_mode](state) + time_reward`` with the objective
@@ -113,7 +124,11 @@ class AresEA(gym.Env):
         self,
         backend: Backend,
         action_mode: Literal[
-            "direct", "direct_unidirectional_quads", "delta", "delta_fine"
+            "direct",
+            "direct_unidirectional_quads",
+            "delta",
+            "delta_fine",
+            "focal_choice",
         ] = "delta",
         magnet_init_mode: Literal["constant", "random"] = "constant",
         magnet_init_values: Sequence[float] | None = (0.0, 0.0, 0.0, 0.0, 0.0),
@@ -187,6 +202,7 @@ class AresEA(gym.Env):
             "beam": _box(_BEAM_LOW, high4),
             "magnets": _box(self._action.magnet_low, self._action.magnet_high),
             "target": _box(_BEAM_LOW, high4),
+            "step": _box(np.zeros(1), np.full(1, STEP_OBSERVATION_LIMIT)),
         }
         if self.backend.get_incoming() is not None:
             low = np.full(11, -np.inf)
@@ -248,11 +264,15 @@ class AresEA(gym.Env):
         if self._initial_beam is None:
             raise RuntimeError("Call reset() before step().")
         action = np.asarray(action, dtype=float).reshape(-1)
-        if action.shape != (5,):
+        if action.shape != (self._action.size,):
             raise ValueError(
-                f"Action must have 5 values (Q1, Q2, CV, Q3, CH), got shape {action.shape}."
+                f"Action of mode {self.action_mode!r} must have {self._action.size} "
+                f"values (Q1, Q2, CV, Q3, CH{', choice scores' * (self._action.size > 5)}), "
+                f"got shape {action.shape}."
             )
-        magnets, clipped = self._apply(self.backend.get_magnets(), action)
+        magnets, clipped = self._apply(
+            self.backend.get_magnets(), action, self._time_step
+        )
         self.backend.set_magnets(magnets)
         beam = self.backend.get_beam()
         judgement = self.rules.judge(
@@ -277,10 +297,13 @@ class AresEA(gym.Env):
         )
 
     def _apply(
-        self, magnets: np.ndarray, action: np.ndarray
+        self, magnets: np.ndarray, action: np.ndarray, step: np.ndarray | int
     ) -> tuple[np.ndarray, np.ndarray]:
-        """New magnet settings (..., 5) and clipping flags for actions (..., 5)."""
-        return apply_action(self._action, magnets, action)
+        """New magnet settings (..., 5) and clipping flags for actions (..., size).
+
+        ``step`` (int or ndarray (...)) counts the steps taken in each episode.
+        """
+        return apply_action(self._action, magnets, action, step)
 
     def _observation(self) -> dict[str, np.ndarray]:
         observation = {
@@ -289,6 +312,7 @@ class AresEA(gym.Env):
             "target": self.target,
             "incoming": self.backend.get_incoming(),
             "misalignments": self.backend.get_misalignments(),
+            "step": np.minimum([self._time_step], STEP_OBSERVATION_LIMIT),
         }
         return {
             key: np.asarray(observation[key], np.float32).clip(

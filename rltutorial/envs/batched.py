@@ -24,7 +24,7 @@ from stable_baselines3.common.vec_env.base_vec_env import (
     VecEnvStepReturn,
 )
 
-from rltutorial.envs.ares_ea import AresEACheetah
+from rltutorial.envs.ares_ea import STEP_OBSERVATION_LIMIT, AresEACheetah
 from rltutorial.envs.checks import check_action
 from rltutorial.envs.cheetah import simulate_screen_beam
 from rltutorial.envs.ranges import BEAM_LABELS, MAGNET_LABELS, SIGMA_INDICES
@@ -89,8 +89,11 @@ class BatchedAresEA(VecEnv):
             raise ValueError(f"n_envs must be a positive integer, got {n_envs!r}.")
         self.task = AresEACheetah(**task, render_mode="rgb_array")
         self._keys = list(_filtered_space(self.task, filter_observation).spaces)
-        self._filter = np.asarray(filter_action)
-        self._what = f"actions (n_envs, {len(self._filter)}: {_names(filter_action)})"
+        names = _names(filter_action)
+        self._filter = np.asarray(self.task._action.action_indices(filter_action))
+        extra = len(self._filter) - len(filter_action)
+        names += f", {extra} choice scores" if extra else ""
+        self._what = f"actions (n_envs, {len(self._filter)}: {names})"
         self._stack = frame_stack or 1
         self._limit = time_limit or np.iinfo(np.int64).max
         filtered_actions = _filtered_actions(self.task, self._filter)
@@ -186,9 +189,9 @@ class BatchedAresEA(VecEnv):
 
     def step_wait(self) -> VecEnvStepReturn:
         """Advance all environments by one step in one Cheetah call."""
-        full = np.zeros((self.num_envs, 5))
+        full = np.zeros((self.num_envs, self.task._action.size))
         full[:, self._filter] = self._rescale(self._actions)
-        self.magnets, clipped = self.task._apply(self.magnets, full)
+        self.magnets, clipped = self.task._apply(self.magnets, full, self.time_steps)
         beams = simulate_screen_beam(self.magnets, self.incoming, self.misalignments)
         pixel_sum = fraction_on_screen(beams)
         judgement = self.task.rules.judge(
@@ -225,6 +228,9 @@ class BatchedAresEA(VecEnv):
             "target": self.targets[indices],
             "incoming": self.incoming[indices],
             "misalignments": self.misalignments[indices],
+            "step": np.minimum(self.time_steps[indices], STEP_OBSERVATION_LIMIT)[
+                :, None
+            ],
         }
         return np.concatenate([parts[key] for key in self._keys], axis=1).astype(
             np.float32
