@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -316,13 +317,15 @@ def _gone(pid: int, within_s: float) -> bool:
     return False
 
 
-def test_ctrl_c_exits_130_with_the_finished_points(tracewin, tmp_path):
+@pytest.mark.parametrize("timeout", [[], ["--timeout", "60"]], ids=["", "timeout"])
+def test_ctrl_c_exits_130_with_the_finished_points(tracewin, tmp_path, timeout):
     """SIGINT during a point: TraceWin stopped, exit code 130, and the table holds the
     point that finished and the interrupted one marked lost (nothing was kept
-    before)."""
+    before). With a timeout the point runs in a watchdog thread that Ctrl-C abandons:
+    its TraceWin is killed when the program exits (it used to keep running)."""
     out_dir = tmp_path / "out"
     out_dir.mkdir()
-    argv = [*tracewin["args"], "--grid", _mode_axis("ok", "hang")]
+    argv = [*tracewin["args"], *timeout, "--grid", _mode_axis("ok", "hang")]
     process = subprocess.Popen(
         _sweep(*argv, "--out", str(out_dir / "scan.csv")),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -340,7 +343,12 @@ def test_ctrl_c_exits_130_with_the_finished_points(tracewin, tmp_path):
     finally:
         process.kill()
     assert process.returncode == 130, stderr
-    assert stderr.splitlines()[-1] == (
+    lines = stderr.splitlines()
+    if timeout:  # the abandoned run is named as it is killed at exit
+        assert re.fullmatch(
+            r"killing TraceWin \(pid \d+\) left running at exit", lines.pop()
+        )
+    assert lines[-1] == (
         f"python -m rltutorial sweep: interrupted: 1 of 2 points finished; table "
         f"written to {out_dir / 'scan.csv'} (unfinished points marked lost)"
     )

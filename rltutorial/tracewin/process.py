@@ -8,15 +8,23 @@ found), then stops the leader and every recorded descendant, and on POSIX also t
 process group, which still reaches members whose parents died earlier. The psutil
 part is the same code on every platform; only the process-group signal is
 POSIX-only (Windows has no ``os.killpg``).
+
+Every TraceWin started through :func:`running` is also killed when the Python process
+exits while it still runs: a run left behind in an abandoned thread (a serial sweep's
+watchdog after Ctrl-C, for example) does not outlive the program that started it.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import signal
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psutil
@@ -24,6 +32,7 @@ import psutil
 __all__ = [
     "kill_process_tree",
     "new_process_group_options",
+    "running",
 ]
 
 logger = logging.getLogger(__name__)
@@ -35,6 +44,33 @@ REAP_TIMEOUT_S = 5.0
 _POLL_S = 0.02
 #: ``subprocess.CREATE_NEW_PROCESS_GROUP`` (defined by Python on Windows only).
 _CREATE_NEW_PROCESS_GROUP = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0x200)
+
+
+_RUNNING: set[subprocess.Popen] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+@contextmanager
+def running(process: subprocess.Popen) -> Iterator[subprocess.Popen]:
+    """Register ``process`` while the block runs; kill its tree if the program exits
+    before the block ends (the block itself kills or waits for it otherwise)."""
+    with _RUNNING_LOCK:
+        _RUNNING.add(process)
+    try:
+        yield process
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(process)
+
+
+@atexit.register
+def _kill_left_behind() -> None:
+    """Kill the trees of registered processes still running at interpreter exit."""
+    with _RUNNING_LOCK:
+        left = [process for process in _RUNNING if process.poll() is None]
+    for process in left:
+        logger.warning("killing TraceWin (pid %d) left running at exit", process.pid)
+        kill_process_tree(process)
 
 
 def new_process_group_options(platform: str = os.name) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from rltutorial.tracewin.params import find_executable, format_params
 from rltutorial.tracewin.process import (
     kill_process_tree,
     new_process_group_options,
+    running,
 )
 
 __all__ = [
@@ -253,14 +254,15 @@ class TraceWin:
                 env=env,
                 **new_process_group_options(),
             )
-            try:
-                returncode = process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                survivors = kill_process_tree(process)
-                raise self._timeout_error(calc_dir, timeout, survivors) from None
-            except BaseException:
-                kill_process_tree(process)
-                raise
+            with running(process):
+                try:
+                    returncode = process.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    survivors = kill_process_tree(process)
+                    raise self._timeout_error(calc_dir, timeout, survivors) from None
+                except BaseException:
+                    kill_process_tree(process)
+                    raise
         return returncode, time.perf_counter() - start
 
     def _timeout_error(
