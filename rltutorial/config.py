@@ -145,7 +145,8 @@ CONFIG_KEYS: dict[str, ConfigKey] = dict(
               "Q1, Q2 (1/m²), CV (rad), Q3 (1/m²), CH (rad) at reset, within the limits"),
         _task("reward_mode", choice(lambda: REWARD_MODES),
               "the reward: 'objective_improvement', 'negative_objective', "
-              "'log_improvement', 'sum_of_pixels' or your own (register_reward)"),
+              "'log_improvement' (ln(obj0/obj)), 'log_step_improvement' "
+              "(ln(obj_prev/obj)), 'sum_of_pixels' or your own (register_reward)"),
         _task("objective", choice(lambda: OBJECTIVE_WEIGHTS),
               "'focus': sigma_x and sigma_y count; 'full': all four beam parameters"),
         _task("target_beam_mode", choice(target_modes),

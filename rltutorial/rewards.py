@@ -9,6 +9,7 @@ the focusing-only or the full set of beam parameters) and ``obj₀`` its value a
 
 - ``negative_objective``: ``−obj / obj₀``
 - ``objective_improvement``: ``(obj_prev − obj) / obj₀``
+- ``log_improvement``: ``ln(obj₀ / obj)``; ``log_step_improvement``: ``ln(obj_prev / obj)``
 - ``sum_of_pixels``: ``−Σ pixels``, the share of the beam that lights up the screen.
 
 All functions broadcast over leading batch axes, so a batched environment uses them too.
@@ -40,6 +41,7 @@ __all__ = [
     "negative_objective",
     "objective_improvement",
     "log_improvement",
+    "log_step_improvement",
     "sum_of_pixels",
     "register_reward",
     "get_reward",
@@ -121,6 +123,23 @@ def log_improvement(state: RewardState) -> float | np.ndarray:
     return np.log(_initial_objective(state) / current)
 
 
+def log_step_improvement(state: RewardState) -> float | np.ndarray:
+    """``ln(obj_prev / obj)``: e-folds the beam shrank in this step (negative if it grew).
+
+    Over an episode the rewards add up to ``ln(obj₀ / obj_final)``: only where the beam
+    ends counts, and each step is judged by what it changed, which an agent that sees
+    the previous and the current reading can tell (objectives floored at
+    ``MIN_INITIAL_OBJECTIVE``).
+    """
+    previous = np.maximum(
+        objective(state.previous, state.target, state.weights), MIN_INITIAL_OBJECTIVE
+    )
+    current = np.maximum(
+        objective(state.current, state.target, state.weights), MIN_INITIAL_OBJECTIVE
+    )
+    return np.log(previous / current)
+
+
 def sum_of_pixels(state: RewardState) -> float | np.ndarray:
     """``−Σ pixels``: minus the share of the beam on the screen (what a camera sees)."""
     return -np.asarray(state.pixel_sum, dtype=float)
@@ -131,6 +150,7 @@ REWARD_MODES: dict[str, RewardFunction] = {
     "negative_objective": negative_objective,
     "objective_improvement": objective_improvement,
     "log_improvement": log_improvement,
+    "log_step_improvement": log_step_improvement,
     "sum_of_pixels": sum_of_pixels,
 }
 

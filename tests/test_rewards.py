@@ -21,6 +21,7 @@ EXPECTED = {
     "negative_objective": [-400 / 600, -300 / 600],
     "objective_improvement": [(600 - 400) / 600, (400 - 300) / 600],
     "log_improvement": [np.log(600 / 400), np.log(600 / 300)],
+    "log_step_improvement": [np.log(600 / 400), np.log(400 / 300)],
     "sum_of_pixels": [-1.0, -1.0],  # small centred beams lie wholly on the screen
 }
 
