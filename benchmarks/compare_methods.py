@@ -14,7 +14,7 @@ By default every kind of method takes part: random search, Nelder-Mead, BoTorch'
 Xopt's BO, Nelder-Mead and RCDS (when ``xopt`` is installed), the focusing agents of the
 zoo (Bertha Sparkman, Betty Gordon, Sean Kelley, Veronica Mosley and the reference agent;
 Gary Buchwald and David Archibald leave the screen and can be named with ``--methods``)
-and the four physics-informed baselines. The two BO methods take about 10–40 s per
+and the four physics-informed baselines. The two BO methods take about 10–20 s per
 problem; ``--skip bo xopt-bo`` leaves them out of a large run.
 
     python benchmarks/compare_methods.py                  # n=100, budget 50
@@ -135,6 +135,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     n = 10 if args.quick else args.n
+    unknown = sorted(set(args.skip) - set(DEFAULT_METHODS))
+    if unknown:
+        parser.error(
+            f"--skip names no default method: {unknown}; defaults: {DEFAULT_METHODS}"
+        )
     methods = args.methods or default_methods(args.skip)
     config = load_agent(args.task_of).config if args.task_of else None
     load_before = os.getloadavg()

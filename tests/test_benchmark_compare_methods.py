@@ -74,3 +74,10 @@ def test_baselines_rows_on_a_tiny_problem_set(script, tmp_path, capsys):
     assert [row.split(" | ")[0][2:] for row in rows[1:]] == table.index.tolist()
     assert "load average" in text
     assert "python benchmarks/compare_methods.py --methods nelder-mead" in text
+
+
+def test_skip_of_an_unknown_method_is_refused(script, capsys):
+    """A misspelt ``--skip`` name stops the run and lists the defaults."""
+    with pytest.raises(SystemExit):
+        script.main(["--skip", "b0", "-n", "1", "--no-progress"])
+    assert "--skip names no default method: ['b0']" in capsys.readouterr().err
