@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from rltutorial import DEFAULT_CONFIG, load_agent, make_env
+from rltutorial.agents.zoo import REFERENCE_AGENT
 from rltutorial.evaluation import rollout
 from rltutorial.evaluation.optimum import optimum_table
 from rltutorial.optimisers import (
@@ -211,7 +212,7 @@ def test_bad_budget_is_rejected(budget):
         ({"seed": -1}, "seed must be an integer >= 0"),
         ({"methods": []}, "non-empty list"),
         ({"methods": "random"}, "non-empty list"),
-        ({"methods": ["reference", "Staci Lanphear"]}, "same method twice"),
+        ({"methods": ["reference", REFERENCE_AGENT]}, "same method twice"),
         ({"threshold": -1.0}, "threshold must be a finite number"),
     ],
 )
