@@ -122,6 +122,7 @@ def wheel_env(tmp_path_factory) -> dict:
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["home"] = str(home)
+    result["source"] = source  # the tracked files the wheel was built from
     return result
 
 
@@ -132,8 +133,9 @@ def test_the_wheel_copy_is_imported(wheel_env):
 
 
 def test_installed_zoo_lists_and_loads_every_agent(wheel_env):
-    """Every agent of the repository's models/ is listed, found by name and loads."""
-    shipped = sorted(p.name for p in (REPO / "models").iterdir() if p.is_dir())
+    """Every agent of the repository's models/ (as git tracks it) is listed, found by
+    name and loads."""
+    shipped = sorted(p.name for p in (wheel_env["source"] / "models").iterdir())
     assert shipped and wheel_env["names"] == shipped
     assert wheel_env["loaded"] == {name: name for name in shipped}
     zoo = Path(wheel_env["purelib"]) / "rltutorial" / "zoo" / "models"
