@@ -129,7 +129,8 @@ def focal_jump(
     ndarray (..., 5)
         In the first :data:`FOCAL_CHOICE_STEPS` steps, when the highest score is not
         "stay", Q1, Q2, Q3 at that focal-plane setting (correctors kept); otherwise the
-        magnets unchanged.
+        magnets unchanged. Equal highest scores go to the first of them in the order
+        of :data:`FOCAL_CHOICES` (``numpy.argmax``): all-zero scores choose A+.
     """
     magnets = np.asarray(magnets, dtype=float)
     choice = np.argmax(scores, axis=-1)
