@@ -155,3 +155,14 @@ def test_wrong_action_size_and_unknown_mode_are_refused():
         env.step(np.zeros(5))
     with pytest.raises(ValueError, match="focal_choice"):
         validate_config({"action_mode": "focal_choise"})
+
+
+def test_action_mode_names_list_the_registry():
+    """The ActionModeName literal the environment is typed with names exactly the
+    registered action modes, focal_choice among them."""
+    from typing import get_args
+
+    from rltutorial.envs.actions import ACTION_MODES, ActionModeName
+
+    assert set(get_args(ActionModeName)) == set(ACTION_MODES)
+    assert "focal_choice" in ACTION_MODES

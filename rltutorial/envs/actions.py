@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from rltutorial.registry import lookup
 
 __all__ = [
     "ACTION_MODES",
+    "ActionModeName",
     "FOCAL_CHOICES",
     "FOCAL_CHOICE_STEPS",
     "FOCAL_FINE_LIMITS",
@@ -30,6 +32,10 @@ __all__ = [
     "apply_action",
 ]
 
+#: Names of the built-in action modes (the keys of :data:`ACTION_MODES`).
+ActionModeName = Literal[
+    "direct", "direct_unidirectional_quads", "delta", "delta_fine", "focal_choice"
+]
 #: Share of each magnet's limit that one "delta" step may change it by (10 %).
 DELTA_FRACTION = 0.1
 #: What the five choice scores of ``focal_choice`` stand for: the four focal-plane

@@ -10,7 +10,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from rltutorial.envs.actions import apply_action, get_action_mode
+from rltutorial.envs.actions import ActionModeName, apply_action, get_action_mode
 from rltutorial.envs.backend import Backend
 from rltutorial.envs.checks import check_magnets, check_target
 from rltutorial.envs.cheetah import CheetahBackend
@@ -123,13 +123,7 @@ class AresEA(gym.Env):
     def __init__(
         self,
         backend: Backend,
-        action_mode: Literal[
-            "direct",
-            "direct_unidirectional_quads",
-            "delta",
-            "delta_fine",
-            "focal_choice",
-        ] = "delta",
+        action_mode: ActionModeName = "delta",
         magnet_init_mode: Literal["constant", "random"] = "constant",
         magnet_init_values: Sequence[float] | None = (0.0, 0.0, 0.0, 0.0, 0.0),
         reward_mode: str = "objective_improvement",
