@@ -49,7 +49,7 @@ import pandas as pd
 
 from rltutorial.agents import load_agent
 from rltutorial.envs import simulate_screen_beam
-from rltutorial.envs.ranges import LATTICE, MAGNET_NAMES
+from rltutorial.envs.ranges import INCOMING_LABELS, LATTICE, MAGNET_NAMES
 from rltutorial.evaluation.evaluate import evaluate_agent
 from rltutorial.evaluation.optimum import optimum_table
 from rltutorial.optimisers import tune
@@ -62,22 +62,7 @@ CHROMATIC = "particles, second order"
 CENTRED = "second order, centred beam"
 #: Tracking method of quadrupoles and drifts: column name -> Cheetah's method.
 TRACKINGS = (("particles, linear", "linear"), (CHROMATIC, "second_order"))
-INCOMING_COLUMNS = [
-    f"incoming_{name}"
-    for name in (
-        "energy",
-        "mu_x",
-        "mu_xp",
-        "mu_y",
-        "mu_yp",
-        "sigma_x",
-        "sigma_xp",
-        "sigma_y",
-        "sigma_yp",
-        "sigma_s",
-        "sigma_p",
-    )
-]
+INCOMING_COLUMNS = [f"incoming_{name}" for name in INCOMING_LABELS]
 NEAR_OPTIMAL = 1.5
 
 

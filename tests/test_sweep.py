@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-import importlib
 import re
 import sys
 import time
@@ -16,7 +14,6 @@ from rltutorial.sweep import (
     RESERVED_COLUMNS,
     SWEEP_BACKENDS,
     grid,
-    make_client,
     register_backend,
     run_sweep,
 )
@@ -45,16 +42,6 @@ def slow_affine(x):
     """affine with 0.2 s of work, to spread points over workers."""
     time.sleep(0.2)
     return {"z": 2.0 * x}
-
-
-@pytest.fixture(scope="module")
-def local_client():
-    """A LocalCluster with two single-threaded worker processes."""
-    client = make_client(n_workers=2, dashboard_address=":0")
-    client.run(importlib.import_module, "rltutorial.sweep.execution")  # warm up
-    yield client
-    client.close()
-    gc.collect()  # abandoned asyncio tasks log now, not during a later ast.parse
 
 
 # --- grid -----------------------------------------------------------------------

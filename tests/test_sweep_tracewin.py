@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-import importlib
 import io
 import re
 import threading
@@ -16,22 +14,10 @@ from fake_tracewin import MODE_PARAM, make_fake_tracewin, make_project, mode_cod
 
 from rltutorial.sweep import (
     ProjectArchive,
-    make_client,
     pack_project,
     run_sweep,
     unpack_project,
 )
-
-
-@pytest.fixture(scope="module")
-def local_client():
-    """A LocalCluster with two single-threaded worker processes."""
-    client = make_client(n_workers=2, dashboard_address=":0")
-    client.run(importlib.import_module, "rltutorial.sweep.execution")  # warm up
-    yield client
-    client.close()
-    gc.collect()  # abandoned asyncio tasks log now, not during a later ast.parse
-
 
 # --- backends: TraceWin -----------------------------------------------------------
 
