@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -178,7 +179,9 @@ def _wait_for_port(address: str, within_s: float) -> None:
 def scheduler(tracewin, tmp_path):
     """``dask scheduler`` and one ``dask worker`` as processes on 127.0.0.1."""
     address = f"tcp://127.0.0.1:{free_port()}"
-    dask = str(Path(sys.executable).parent / "dask")
+    # the interpreter's own scripts first (a venv), then PATH (a venv on system packages)
+    scripts = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
+    dask = shutil.which("dask", path=scripts) or "dask"
     logs = tmp_path / "logs"
     logs.mkdir()
     groups = ProcessGroups(logs)
