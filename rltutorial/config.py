@@ -49,7 +49,7 @@ from rltutorial.envs.ranges import (
     MISALIGNMENT_BOUND,
     SCREEN_HALF_SIZE,
 )
-from rltutorial.envs.sampling import SAMPLING_MODES
+from rltutorial.envs.sampling import MAX_CALIBRATION_ERROR, SAMPLING_MODES
 from rltutorial.envs.targets import target_modes
 from rltutorial.observability import PARTIAL_OBSERVABILITY_SCHEMA
 from rltutorial.rewards import OBJECTIVE_WEIGHTS, REWARD_MODES
@@ -180,6 +180,11 @@ CONFIG_KEYS: dict[str, ConfigKey] = dict(
         _task("misalignment_values",
               vector(8, optional=True, limits=np.full(8, MISALIGNMENT_BOUND)),
               "x and y offsets in m of Q1, Q2, Q3 and the screen"),
+        _task("calibration_error", number(0.0, MAX_CALIBRATION_ERROR),
+              "unknown quadrupole calibration errors: each episode the machine acts "
+              "with k1 × (1 + ε), ε uniform in ± this value per quadrupole (e.g. 0.02), "
+              "while the agent sees the set k1 (0: exact; reading noise: "
+              "partial_observability's beam_noise_relative)"),
         # ------------------------------------------- what the agent sees and does
         ("filter_observation", ConfigKey(["beam", "magnets"], subset(OBSERVATION_KEYS),
               "what the agent observes: beam, magnets, target, step (steps taken in "

@@ -81,6 +81,11 @@ def _epics(kwargs: dict[str, Any], render_mode: str | None, **options: Any) -> A
     from rltutorial.machine import EpicsBackend
 
     machine = {key: kwargs.pop(key) for key in MACHINE_KEYS}
+    if machine.pop("calibration_error", 0.0):
+        raise ValueError(
+            "calibration_error simulates quadrupole errors; a machine over EPICS has "
+            "its own: set calibration_error to 0 for backend='epics'."
+        )
     backend = EpicsBackend(**{**machine, **options})
     return AresEA(backend=backend, render_mode=render_mode, **kwargs)
 

@@ -17,6 +17,7 @@ from rltutorial.envs.cheetah import CheetahBackend
 from rltutorial.envs.ranges import SCREEN_BINNING, TARGET_HIGH, TARGET_LOW
 from rltutorial.envs.sampling import Sampler, as_vector
 from rltutorial.envs.screen import is_on_screen
+from rltutorial.envs.spaces import STEP_OBSERVATION_LIMIT, box, observation_spaces
 from rltutorial.envs.targets import REACHABLE, draw_candidates, pick_reachable
 from rltutorial.envs.task import TaskRules, error_info
 from rltutorial.rewards import objective
@@ -26,17 +27,7 @@ __all__ = ["AresEA", "AresEACheetah", "task_defaults", "STEP_OBSERVATION_LIMIT"]
 #: Reset options understood by the task itself (backends add their own).
 TASK_OPTION_KEYS = ("magnets", "target_beam")
 
-_BEAM_LOW = np.array([-np.inf, 0.0, -np.inf, 0.0], dtype=np.float32)
 _FLOAT32_MAX = np.finfo(np.float32).max
-#: The observed step number is capped here (the workshop's time limit), so that it has
-#: finite bounds and scales linearly like the magnet settings.
-STEP_OBSERVATION_LIMIT = 25
-
-
-def _box(low: np.ndarray, high: np.ndarray) -> spaces.Box:
-    return spaces.Box(
-        np.asarray(low, np.float32), np.asarray(high, np.float32), dtype=np.float32
-    )
 
 
 class AresEA(gym.Env):
@@ -183,7 +174,7 @@ class AresEA(gym.Env):
         check_target(self.target_sampler.values, "target_beam_values")
         self.render_mode = render_mode
         self.screen_binning = screen_binning
-        self.action_space = _box(self._action.low, self._action.high)
+        self.action_space = box(self._action.low, self._action.high)
         self.observation_space = spaces.Dict(self._observation_spaces())
         self.target = self.target_sampler.values.copy()
         self._initial_beam = self._previous_beam = None
@@ -191,20 +182,12 @@ class AresEA(gym.Env):
         self._time_step = 0
 
     def _observation_spaces(self) -> dict[str, spaces.Box]:
-        high4 = np.full(4, np.inf, np.float32)
-        result = {
-            "beam": _box(_BEAM_LOW, high4),
-            "magnets": _box(self._action.magnet_low, self._action.magnet_high),
-            "target": _box(_BEAM_LOW, high4),
-            "step": _box(np.zeros(1), np.full(1, STEP_OBSERVATION_LIMIT)),
-        }
-        if self.backend.get_incoming() is not None:
-            low = np.full(11, -np.inf)
-            low[[0, 5, 6, 7, 8, 9, 10]] = 0.0
-            result["incoming"] = _box(low, np.full(11, np.inf))
-        if self.backend.get_misalignments() is not None:
-            result["misalignments"] = _box(np.full(8, -np.inf), np.full(8, np.inf))
-        return result
+        return observation_spaces(
+            self._action.magnet_low,
+            self._action.magnet_high,
+            self.backend.get_incoming() is not None,
+            self.backend.get_misalignments() is not None,
+        )
 
     def reset(
         self, *, seed: int | None = None, options: Mapping[str, Any] | None = None
@@ -362,8 +345,10 @@ class AresEACheetah(AresEA):
 
     Takes every :class:`AresEA` keyword plus ``incoming_mode`` ("random" or "constant"),
     ``incoming_values`` (11 numbers), ``misalignment_mode`` ("random" or "constant") and
-    ``misalignment_values`` (8 numbers, m; default none, as in the workshop). Reset
-    options ``incoming`` and ``misalignments`` fix them for one episode.
+    ``misalignment_values`` (8 numbers, m; default none, as in the workshop) and
+    ``calibration_error`` (bound of the unknown relative k1 errors of Q1, Q2, Q3 drawn
+    each episode; 0: none). Reset options ``incoming``, ``misalignments`` and
+    ``calibration`` fix them for one episode.
     """
 
     def __init__(
@@ -372,10 +357,15 @@ class AresEACheetah(AresEA):
         incoming_values: Sequence[float] | None = None,
         misalignment_mode: Literal["random", "constant"] = "constant",
         misalignment_values: Sequence[float] | None = (0.0,) * 8,
+        calibration_error: float = 0.0,
         **kwargs: Any,
     ) -> None:
         backend = CheetahBackend(
-            incoming_mode, incoming_values, misalignment_mode, misalignment_values
+            incoming_mode,
+            incoming_values,
+            misalignment_mode,
+            misalignment_values,
+            calibration_error,
         )
         super().__init__(backend=backend, **kwargs)
 

@@ -115,6 +115,7 @@ class BatchedAresEA(VecEnv):
         self.magnets = np.zeros((n, 5))
         self.incoming = np.zeros((n, 11))
         self.misalignments = np.zeros((n, 8))
+        self.calibration = np.zeros((n, 3))
         self.targets = np.zeros((n, 4))
         self._candidates = np.zeros((n, REACHABLE_CANDIDATES, 5))
         self.beams = np.zeros((n, 4))
@@ -142,6 +143,8 @@ class BatchedAresEA(VecEnv):
         if self._seeds[index] is not None:
             self._rngs[index] = np_random(self._seeds[index])[0]
         rng, task = self._rngs[index], self.task
+        if self._calibrated:  # drawn first, as CheetahBackend.reset does
+            self.calibration[index] = task.backend.calibration_sampler.draw(rng)
         self.incoming[index] = task.backend.incoming_sampler.draw(rng)
         self.misalignments[index] = task.backend.misalignment_sampler.draw(rng)
         self.targets[index] = task.target_sampler.draw(rng)
@@ -161,16 +164,29 @@ class BatchedAresEA(VecEnv):
                 candidates.reshape(-1, 5),
                 np.repeat(self.incoming[indices], k, axis=0),
                 np.repeat(self.misalignments[indices], k, axis=0),
+                calibration=self._true(np.repeat(self.calibration[indices], k, axis=0)),
             )
             self.targets[indices] = pick_reachable(beams.reshape(len(indices), k, 4))
         self.beams[indices] = simulate_screen_beam(
-            self.magnets[indices], self.incoming[indices], self.misalignments[indices]
+            self.magnets[indices],
+            self.incoming[indices],
+            self.misalignments[indices],
+            calibration=self._true(self.calibration[indices]),
         )
         self.initial[indices] = self.beams[indices]
         self.steps_in_threshold[indices] = 0
         self.time_steps[indices] = 0
         flat = self._flat(indices)
         self.frames[indices] = flat[:, None, :]
+
+    @property
+    def _calibrated(self) -> bool:
+        """Whether the machine has calibration errors (``calibration_error`` > 0)."""
+        return self.task.backend.calibration_sampler is not None
+
+    def _true(self, calibration: np.ndarray) -> np.ndarray | None:
+        """The calibration errors to track with (None for an exact machine)."""
+        return calibration if self._calibrated else None
 
     # ----------------------------------------------------------------- steps
     def step_async(self, actions: np.ndarray) -> None:
@@ -192,7 +208,12 @@ class BatchedAresEA(VecEnv):
         full = np.zeros((self.num_envs, self.task._action.size))
         full[:, self._filter] = self._rescale(self._actions)
         self.magnets, clipped = self.task._apply(self.magnets, full, self.time_steps)
-        beams = simulate_screen_beam(self.magnets, self.incoming, self.misalignments)
+        beams = simulate_screen_beam(
+            self.magnets,
+            self.incoming,
+            self.misalignments,
+            calibration=self._true(self.calibration),
+        )
         pixel_sum = fraction_on_screen(beams)
         judgement = self.task.rules.judge(
             beams,
@@ -264,6 +285,9 @@ class BatchedAresEA(VecEnv):
             list(self.targets.copy()),
         ]
         keys = (*columns, "beam", "magnets", "target")
+        if self._calibrated:
+            values.append(list(self.calibration.copy()))
+            keys = (*keys, "calibration")
         return [dict(zip(keys, row, strict=True)) for row in zip(*values, strict=True)]
 
     # ------------------------------------------------------------- rendering
@@ -272,6 +296,7 @@ class BatchedAresEA(VecEnv):
         index = self.render_index
         self.task.backend.incoming = self.incoming[index]
         self.task.backend.misalignments = self.misalignments[index]
+        self.task.backend.calibration = self._true(self.calibration[index])
         self.task.backend.set_magnets(self.magnets[index])
         self.task.target = self.targets[index]
         self.task._previous_beam = self.beams[index]

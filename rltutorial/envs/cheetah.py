@@ -29,19 +29,26 @@ from rltutorial.envs.ranges import (
     SCREEN_PIXEL_SIZE,
     SCREEN_RESOLUTION,
 )
-from rltutorial.envs.sampling import as_vector, hidden_state_samplers
+from rltutorial.envs.sampling import (
+    as_vector,
+    calibration_sampler,
+    hidden_state_samplers,
+)
 from rltutorial.registry import lookup
 from rltutorial.threads import torch_threads
 
 __all__ = [
     "TRACKERS",
     "simulate_screen_beam",
+    "true_magnets",
     "track_with_cheetah",
     "tracking",
     "CheetahBackend",
 ]
 
 _QUADRUPOLES = ("AREAMQZM1", "AREAMQZM2", "AREAMQZM3")
+#: Slots of Q1, Q2, Q3 in a setting (Q1, Q2, CV, Q3, CH).
+_QUADRUPOLE_SLOTS = [0, 1, 3]
 _CACHE = threading.local()
 
 
@@ -115,6 +122,7 @@ def simulate_screen_beam(
     incoming: np.ndarray | None = None,
     misalignments: np.ndarray | None = None,
     tracker: str | None = None,
+    calibration: np.ndarray | None = None,
 ) -> np.ndarray:
     """The beam on the screen AREABSCR1 for any batch of settings, beams and errors.
 
@@ -134,6 +142,9 @@ def simulate_screen_beam(
         1e-12, tested); ``"cheetah"``: one call of Cheetah's own ``Segment.track`` with
         a ``ParameterBeam`` (the reference, many times slower per call). None: the
         tracker of the enclosing :func:`tracking` block, ``"optics"`` outside one.
+    calibration : ndarray (..., 3), optional
+        Relative calibration errors ε of Q1, Q2, Q3: the magnets act with k1 × (1 + ε)
+        (:func:`true_magnets`; the limits apply to the set values); None: exact.
 
     Returns
     -------
@@ -157,6 +168,8 @@ def simulate_screen_beam(
     misalignments = check_misalignments(
         np.zeros(8) if misalignments is None else misalignments
     )
+    if calibration is not None:
+        magnets = true_magnets(magnets, calibration)
     beam = track(magnets, incoming, misalignments)
     if not np.all(np.isfinite(beam)):
         raise ValueError(
@@ -164,6 +177,39 @@ def simulate_screen_beam(
             f"{magnets.ravel()[:5]}, incoming {incoming.ravel()[:11]}"
         )
     return beam
+
+
+def true_magnets(magnets: np.ndarray, calibration: np.ndarray) -> np.ndarray:
+    """The magnets as they act: Q1, Q2, Q3 of ``magnets`` scaled by (1 + ε).
+
+    Parameters
+    ----------
+    magnets : ndarray (..., 5)
+        Set values: Q1, Q2 (k1 in 1/m²), CV (rad), Q3 (1/m²), CH (rad).
+    calibration : ndarray (..., 3)
+        Relative calibration errors ε of Q1, Q2, Q3 (dimensionless, |ε| < 1).
+
+    Returns
+    -------
+    ndarray (..., 5)
+        A new array; correctors unchanged, quadrupoles k1 × (1 + ε) (may exceed the
+        ±72 1/m² of the set values).
+
+    Raises
+    ------
+    ValueError
+        If ``calibration`` does not end in 3 values or holds an ε that is not finite
+        or with |ε| ≥ 1.
+    """
+    epsilon = np.asarray(calibration, dtype=float)
+    if epsilon.shape[-1:] != (3,) or not np.all(np.abs(epsilon) < 1):
+        raise ValueError(
+            f"calibration must hold 3 relative errors (Q1, Q2, Q3) with |ε| < 1, got "
+            f"{epsilon.ravel()[:6]} of shape {epsilon.shape}."
+        )
+    result = np.array(magnets, dtype=float)
+    result[..., _QUADRUPOLE_SLOTS] = result[..., _QUADRUPOLE_SLOTS] * (1.0 + epsilon)
+    return result
 
 
 def track_with_cheetah(
@@ -239,15 +285,23 @@ class CheetahBackend(Backend):
         Draw misalignments uniformly in ±2 mm, or use ``misalignment_values``.
     misalignment_values : sequence of 8 float, optional
         Constant misalignments in m, within ±1 cm; default zeros.
+    calibration_error : float
+        Bound of the unknown relative calibration errors of Q1, Q2, Q3: each episode
+        draws ε uniformly in ±``calibration_error`` per quadrupole (first, from the
+        episode's generator) and the beam is tracked with k1 × (1 + ε), while the
+        magnets read back are the set values; 0 (default): an exact machine, nothing
+        drawn. The reset option ``calibration`` (3 numbers) fixes ε for one episode;
+        the info reports ``calibration`` when the option is on.
 
     Raises
     ------
     ValueError
-        For values (here or in the reset options ``incoming`` and ``misalignments``)
-        that :mod:`rltutorial.envs.checks` refuses, naming the entry and valid range.
+        For values (here or in the reset options ``incoming``, ``misalignments`` and
+        ``calibration``) that :mod:`rltutorial.envs.checks` refuses, naming the entry
+        and valid range, and for a ``calibration_error`` outside [0, 0.5].
     """
 
-    option_keys = ("incoming", "misalignments")
+    option_keys = ("incoming", "misalignments", "calibration")
 
     def __init__(
         self,
@@ -255,17 +309,27 @@ class CheetahBackend(Backend):
         incoming_values: np.ndarray | None = None,
         misalignment_mode: str = "constant",
         misalignment_values: np.ndarray | None = None,
+        calibration_error: float = 0.0,
     ) -> None:
         self.incoming_sampler, self.misalignment_sampler = hidden_state_samplers(
             incoming_mode, incoming_values, misalignment_mode, misalignment_values
         )
+        self.calibration_sampler = calibration_sampler(calibration_error)
+        self.calibration: np.ndarray | None = None
         self.incoming = self.incoming_sampler.values.copy()
         self.misalignments = self.misalignment_sampler.values.copy()
         self.magnets = np.zeros(5)
         self._beam: np.ndarray | None = None
 
     def reset(self, rng: np.random.Generator, options: Mapping[str, Any]) -> None:
-        """Draw (or take from ``options``) this episode's incoming beam and misalignments."""
+        """Draw (or take from ``options``) this episode's calibration errors (if on),
+        incoming beam and misalignments."""
+        calibration = None
+        if self.calibration_sampler is not None:
+            calibration = self.calibration_sampler.draw(rng)
+        if options.get("calibration") is not None:
+            calibration = as_vector(options["calibration"], 3, "options['calibration']")
+            true_magnets(np.zeros(5), calibration)
         incoming = self.incoming_sampler.draw(rng)
         misalignments = self.misalignment_sampler.draw(rng)
         if options.get("incoming") is not None:
@@ -277,6 +341,7 @@ class CheetahBackend(Backend):
             )
             check_misalignments(misalignments, "options['misalignments']")
         self.incoming, self.misalignments = incoming, misalignments
+        self.calibration = calibration
         self._beam = None
 
     def set_magnets(self, magnets: np.ndarray) -> None:
@@ -292,7 +357,10 @@ class CheetahBackend(Backend):
         """Beam on the screen [mu_x, sigma_x, mu_y, sigma_y] in m (tracked on demand)."""
         if self._beam is None:
             self._beam = simulate_screen_beam(
-                self.magnets, self.incoming, self.misalignments
+                self.magnets,
+                self.incoming,
+                self.misalignments,
+                calibration=self.calibration,
             )
         return self._beam.copy()
 
@@ -301,7 +369,10 @@ class CheetahBackend(Backend):
         magnets = np.atleast_2d(magnets)
         n = len(magnets)
         return simulate_screen_beam(
-            magnets, np.tile(self.incoming, (n, 1)), np.tile(self.misalignments, (n, 1))
+            magnets,
+            np.tile(self.incoming, (n, 1)),
+            np.tile(self.misalignments, (n, 1)),
+            calibration=self.calibration,
         )
 
     def get_incoming(self) -> np.ndarray:
@@ -311,3 +382,9 @@ class CheetahBackend(Backend):
     def get_misalignments(self) -> np.ndarray:
         """This episode's misalignments (8 numbers, m)."""
         return self.misalignments.copy()
+
+    def get_info(self) -> dict[str, Any]:
+        """``calibration``: this episode's ε of Q1, Q2, Q3 (3 numbers) when set."""
+        if self.calibration is None:
+            return {}
+        return {"calibration": self.calibration.copy()}

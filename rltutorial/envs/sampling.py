@@ -22,7 +22,17 @@ from rltutorial.envs.ranges import (
 )
 from rltutorial.registry import lookup
 
-__all__ = ["SAMPLING_MODES", "Sampler", "as_vector", "hidden_state_samplers"]
+__all__ = [
+    "SAMPLING_MODES",
+    "Sampler",
+    "as_vector",
+    "hidden_state_samplers",
+    "calibration_sampler",
+    "MAX_CALIBRATION_ERROR",
+]
+
+#: Largest bound of the relative quadrupole calibration errors (dimensionless).
+MAX_CALIBRATION_ERROR = 0.5
 
 
 def _random(rng: np.random.Generator, sampler: Sampler) -> np.ndarray:
@@ -130,3 +140,32 @@ def hidden_state_samplers(
     )
     check_misalignments(misalignments.values, "misalignment_values")
     return incoming, misalignments
+
+
+def calibration_sampler(calibration_error: float = 0.0) -> Sampler | None:
+    """Sampler of the relative calibration errors ε of Q1, Q2, Q3 (None when exact).
+
+    Parameters
+    ----------
+    calibration_error : float
+        Bound of ε (dimensionless): each episode draws ε uniformly in
+        ±``calibration_error`` per quadrupole; 0 draws nothing (an exact machine).
+
+    Raises
+    ------
+    ValueError
+        If ``calibration_error`` is not a number in [0, MAX_CALIBRATION_ERROR].
+    """
+    if (
+        isinstance(calibration_error, bool)
+        or not isinstance(calibration_error, int | float | np.floating | np.integer)
+        or not 0.0 <= float(calibration_error) <= MAX_CALIBRATION_ERROR
+    ):
+        raise ValueError(
+            f"calibration_error must be a number in [0, {MAX_CALIBRATION_ERROR}] "
+            f"(relative error of k1), got {calibration_error!r}."
+        )
+    if calibration_error == 0:
+        return None
+    bound = np.full(3, float(calibration_error))
+    return Sampler("calibration", "random", -bound, bound, None, np.zeros(3))

@@ -307,6 +307,8 @@ def has_optimum_table(config: Mapping[str, Any]) -> bool:
     True for the focusing problem the table was computed for: the focus objective,
     a random incoming beam, no misalignments, target beam all zeros (reward, actions,
     thresholds and starting magnets may differ, they do not change what is achievable).
+    False for a machine with calibration errors (``calibration_error`` > 0): its
+    optimum moves with each episode's errors, so ratios to the table would be wrong.
     """
     from rltutorial.config import validate_config
 
@@ -318,6 +320,7 @@ def has_optimum_table(config: Mapping[str, Any]) -> bool:
         and not np.any(config["misalignment_values"] or [0.0])
         and config["target_beam_mode"] == "constant"
         and not np.any(config["target_beam_values"] or [0.0])
+        and config["calibration_error"] == 0
     )
 
 

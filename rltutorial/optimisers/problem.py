@@ -48,6 +48,7 @@ PROBLEM_KEYS = (
     "target_beam_values",
     "magnet_init_mode",
     "magnet_init_values",
+    "calibration_error",
 )
 #: Smallest objective in m taken before a logarithm (a beam exactly on target).
 MIN_OBJECTIVE = 1e-12
