@@ -198,7 +198,9 @@ def summary(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def report(frame: pd.DataFrame, n: int, seconds: float, edge: float) -> str:
+def report(
+    frame: pd.DataFrame, n: int, seconds: float, edge: float, agents: dict
+) -> str:
     """Markdown: the table and the facts behind it."""
     table = summary(frame)
     lines = [
@@ -229,8 +231,14 @@ def report(frame: pd.DataFrame, n: int, seconds: float, edge: float) -> str:
         first[["opt_q1", "opt_q2", "opt_q3"]].to_numpy()
         - frame[frame["method"] == "nominal optimum"][["q1", "q2", "q3"]].to_numpy()
     )
+    lines.append("")
+    for name, agent in agents.items():
+        lines.append(
+            f"- {name}: trained with calibration_error "
+            f"{agent.config['calibration_error']}, {agent.config['action_mode']}, "
+            f"{agent.config['total_timesteps']} steps."
+        )
     lines += [
-        "",
         f"- The perturbed optimum's set values lie a median "
         f"{np.median(np.abs(shift).max(axis=1)):.2f} 1/m² (max "
         f"{np.abs(shift).max():.2f}) from the nominal optimum's (largest of Q1–Q3); "
@@ -241,6 +249,15 @@ def report(frame: pd.DataFrame, n: int, seconds: float, edge: float) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _agent(name: str):
+    """An agent of the zoo by name, or from an agent folder."""
+    if Path(name).is_dir():
+        from rltutorial.agents import Agent
+
+        return Agent.from_folder(Path(name))
+    return load_agent(name)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("agents", nargs="*", default=["reference"])
@@ -249,14 +266,15 @@ def main() -> None:
     parser.add_argument("--report", type=Path)
     parser.add_argument("--csv", type=Path)
     args = parser.parse_args()
-    agents = {load_agent(name).name: load_agent(name) for name in args.agents}
+    loaded = [_agent(name) for name in args.agents]
+    agents = {agent.name: agent for agent in loaded}
     start = time.perf_counter()
     records = [
         r for seed in range(args.n) for r in run_problem(seed, agents, args.edge)
     ]
     frame = pd.DataFrame(records)
     seconds = time.perf_counter() - start
-    text = report(frame, args.n, seconds, args.edge)
+    text = report(frame, args.n, seconds, args.edge, agents)
     print(text)
     if args.csv:
         frame.to_csv(args.csv, index=False)
