@@ -42,7 +42,7 @@ from rltutorial.envs.focal import focal_settings
 from rltutorial.envs.optics import focus_sigmas
 from rltutorial.envs.ranges import QUAD_K1_LIMIT
 from rltutorial.optimisers.problem import BudgetExhausted, TuningProblem
-from rltutorial.optimisers.search import initial_simplex
+from rltutorial.optimisers.search import nelder_mead_from
 from rltutorial.optimisers.tuning import tune_problem
 
 #: The task: the workshop's focusing task on a machine with 2 % calibration errors.
@@ -100,26 +100,10 @@ def rule_then_nelder_mead(problem: TuningProblem, edge: float) -> None:
         return
     history = problem.history()
     start = history.loc[int(history["best_step"].iloc[-1]), _QUADS].to_numpy(float)
-    bounds = list(zip(problem.low, problem.high, strict=True))
-    size = edge
-    while problem.remaining > 0:
-        simplex = initial_simplex(start, np.full(3, size), problem.low, problem.high)
-        try:
-            result = minimize(
-                problem.log_objective,
-                start,
-                method="Nelder-Mead",
-                bounds=bounds,
-                options={
-                    "initial_simplex": simplex,
-                    "xatol": 0.0,
-                    "fatol": 0.0,
-                    "maxfev": problem.remaining + 4,
-                },
-            )
-        except BudgetExhausted:
-            return
-        start, size = np.asarray(result.x), size * 0.3
+    try:
+        nelder_mead_from(problem, start, np.full(len(start), edge))
+    except BudgetExhausted:
+        return
 
 
 def run_problem(seed: int, agents: dict, edge: float) -> list[dict]:

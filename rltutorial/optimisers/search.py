@@ -86,17 +86,34 @@ def nelder_mead(problem: TuningProblem, rng: np.random.Generator) -> None:
     rng : numpy.random.Generator
         Unused (Nelder-Mead is deterministic); part of the optimiser signature.
     """
+    nelder_mead_from(
+        problem, problem.x0, SIMPLEX_FRACTION * (problem.high - problem.low)
+    )
+
+
+def nelder_mead_from(
+    problem: TuningProblem, start: np.ndarray, edges: np.ndarray
+) -> None:
+    """Bounded Nelder-Mead on the log objective from ``start``, until the budget is spent.
+
+    Parameters
+    ----------
+    problem : TuningProblem
+        The problem (its remaining budget limits the search).
+    start : ndarray
+        Starting settings, the problem's units (1/m², rad).
+    edges : ndarray
+        Edge lengths of the initial simplex per setting; each restart (should scipy stop
+        early) starts from the best point with edges :data:`RESTART_SHRINK` times smaller.
+    """
     from scipy.optimize import minimize
 
-    start = problem.x0
-    fraction = SIMPLEX_FRACTION
+    edges = np.asarray(edges, dtype=float)
     bounds = list(zip(problem.low, problem.high, strict=True))
     for _ in range(_MAX_RESTARTS):
         if problem.remaining <= 0:
             return
-        simplex = initial_simplex(
-            start, fraction * (problem.high - problem.low), problem.low, problem.high
-        )
+        simplex = initial_simplex(start, edges, problem.low, problem.high)
         result = minimize(
             problem.log_objective,
             start,
@@ -109,4 +126,4 @@ def nelder_mead(problem: TuningProblem, rng: np.random.Generator) -> None:
                 "maxfev": problem.remaining + len(start) + 1,
             },
         )
-        start, fraction = np.asarray(result.x), fraction * RESTART_SHRINK
+        start, edges = np.asarray(result.x), edges * RESTART_SHRINK
