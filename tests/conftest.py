@@ -1,4 +1,5 @@
-"""Shared test set-up: make ``tests/`` importable for helper modules; shared fixtures."""
+"""Shared test set-up: make ``tests/`` importable for helper modules; shared fixtures
+(a test module's own fixture of the same name takes precedence)."""
 
 import gc
 import importlib
@@ -20,3 +21,20 @@ def local_client():
     yield client
     client.close()
     gc.collect()  # abandoned asyncio tasks log now, not during a later ast.parse
+
+
+@pytest.fixture
+def folders(tmp_path, monkeypatch):
+    """Models, runs and recordings under tmp_path (the only zoo searched)."""
+    from hostile_inputs import use_folders
+
+    return use_folders(tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def zoo(folders):
+    """A zoo holding one untrained agent, 'Betty Gordon'."""
+    from rltutorial.agents import Agent
+
+    Agent.untrained(name="Betty Gordon").save()
+    return folders

@@ -12,24 +12,15 @@ import re
 import time
 
 import pytest
-from hostile_inputs import NO_ALIASES, billion_laughs, peak_mb, use_folders, write
+from hostile_inputs import (
+    NO_ALIASES,
+    billion_laughs,
+    peak_mb,
+    write,
+)
 
 from rltutorial import load_config, validate_config
-from rltutorial.agents import Agent
 from rltutorial.cli.sweep_spec import read_sweep_file
-
-
-@pytest.fixture
-def folders(tmp_path, monkeypatch):
-    """Models, runs and recordings under tmp_path (the only zoo searched)."""
-    return use_folders(tmp_path, monkeypatch)
-
-
-@pytest.fixture
-def zoo(folders):
-    """A zoo holding one untrained agent, 'Betty Gordon'."""
-    Agent.untrained(name="Betty Gordon").save()
-    return folders
 
 
 # --------------------------------------------------------------- billion laughs

@@ -27,25 +27,10 @@ from hostile_inputs import (
     peak_mb,
     run_main,
     run_module,
-    use_folders,
     write,
 )
 
 from rltutorial.__main__ import main
-from rltutorial.agents import Agent
-
-
-@pytest.fixture
-def folders(tmp_path, monkeypatch):
-    """Models, runs and recordings under tmp_path (the only zoo searched)."""
-    return use_folders(tmp_path, monkeypatch)
-
-
-@pytest.fixture
-def zoo(folders):
-    """A zoo holding one untrained agent, 'Betty Gordon'."""
-    Agent.untrained(name="Betty Gordon").save()
-    return folders
 
 
 @pytest.fixture
