@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from side_by_side import paired_vec_envs, step_pairs
 from stable_baselines3.common.vec_env import VecNormalize
 
 from rltutorial.envs.screen import fraction_on_screen, screen_image
@@ -51,18 +52,12 @@ INFO_KEYS = (
 def test_batched_equals_per_env(name):
     """Same seeds and actions give equal observations, rewards, dones and infos for 30 steps."""
     config = {"time_limit": 12, **CONFIGS[name]}
-    batched = make_vec_env(config, 3, batched=True, seed=11)
-    classic = make_vec_env(config, 3, batched=False, seed=11)
+    batched, classic = paired_vec_envs(config, 3, seed=11)
     np.testing.assert_array_equal(batched.reset(), classic.reset())
-    rng = np.random.default_rng(5)
-    low, high = batched.action_space.low, batched.action_space.high
     finished = 0
-    for _ in range(30):
-        actions = rng.uniform(low, high, (3, *batched.action_space.shape)).astype(
-            np.float32
-        )
-        ob, rb, db, ib = batched.step(actions)
-        oc, rc, dc, ic = classic.step(actions)
+    for (ob, rb, db, ib), (oc, rc, dc, ic) in step_pairs(
+        batched, classic, steps=30, action_seed=5
+    ):
         np.testing.assert_allclose(ob, oc, rtol=1e-6, atol=1e-12)
         np.testing.assert_allclose(rb, rc, rtol=1e-5, atol=1e-7)
         np.testing.assert_array_equal(db, dc)

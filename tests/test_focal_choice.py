@@ -5,6 +5,7 @@ three steps, "stay", fine corrections, and the single and batched environments a
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
+from side_by_side import paired_vec_envs, step_pairs
 
 from rltutorial.config import validate_config
 from rltutorial.envs import AresEACheetah, simulate_screen_beam
@@ -16,7 +17,7 @@ from rltutorial.envs.actions import (
     get_action_mode,
 )
 from rltutorial.envs.focal import focal_settings
-from rltutorial.make import make_env, make_vec_env
+from rltutorial.make import make_env
 
 MODE = get_action_mode("focal_choice")
 #: The agent's view used in training: beam, magnets and step number, two frames.
@@ -129,14 +130,11 @@ def test_batched_env_equals_single_envs():
     """Same seeds and random actions give equal observations, rewards, dones and
     magnets in the batched env and a DummyVecEnv of make_env copies over 20 steps
     (two episodes each: the choice window opens again after the reset)."""
-    batched = make_vec_env(CONFIG, 3, batched=True, seed=7)
-    classic = make_vec_env(CONFIG, 3, batched=False, seed=7)
+    batched, classic = paired_vec_envs(CONFIG, 3, seed=7)
     np.testing.assert_array_equal(batched.reset(), classic.reset())
-    rng = np.random.default_rng(4)
-    for _ in range(20):
-        actions = rng.uniform(-3, 3, (3, 8)).astype(np.float32)
-        obs_b, rew_b, done_b, info_b = batched.step(actions)
-        obs_c, rew_c, done_c, info_c = classic.step(actions)
+    for (obs_b, rew_b, done_b, info_b), (obs_c, rew_c, done_c, info_c) in step_pairs(
+        batched, classic, steps=20, action_seed=4
+    ):
         np.testing.assert_allclose(obs_b, obs_c, rtol=1e-6)
         np.testing.assert_allclose(rew_b, rew_c, rtol=1e-5, atol=1e-7)
         np.testing.assert_array_equal(done_b, done_c)

@@ -2,12 +2,13 @@
 
 import numpy as np
 import pytest
+from side_by_side import paired_vec_envs, step_pairs
 
 from rltutorial.config import validate_config
 from rltutorial.envs.ares_ea import AresEACheetah
 from rltutorial.envs.cheetah import simulate_screen_beam, true_magnets
 from rltutorial.evaluation.optimum import has_optimum_table, optimum_frame
-from rltutorial.make import make_env, make_vec_env
+from rltutorial.make import make_env
 
 PERTURBED = {"calibration_error": 0.02, "magnet_init_mode": "random"}
 
@@ -110,14 +111,11 @@ def test_batched_equals_single_with_calibration_errors():
     """The batched env draws the same ε, tracks the same beams and reports the same
     calibration as the single env for the same seeds and actions."""
     config = {**PERTURBED, "time_limit": 6}
-    batched = make_vec_env(config, 3, batched=True, seed=21)
-    classic = make_vec_env(config, 3, batched=False, seed=21)
+    batched, classic = paired_vec_envs(config, 3, seed=21)
     np.testing.assert_array_equal(batched.reset(), classic.reset())
-    rng = np.random.default_rng(1)
-    for _ in range(8):
-        actions = rng.uniform(-3, 3, (3, 3)).astype(np.float32)
-        b_obs, b_rew, b_done, b_infos = batched.step(actions)
-        c_obs, c_rew, c_done, c_infos = classic.step(actions)
+    for (b_obs, b_rew, b_done, b_infos), (c_obs, c_rew, c_done, c_infos) in step_pairs(
+        batched, classic, steps=8, action_seed=1
+    ):
         np.testing.assert_allclose(b_obs, c_obs, rtol=1e-6)
         np.testing.assert_allclose(b_rew, c_rew, rtol=1e-5, atol=1e-7)
         np.testing.assert_array_equal(b_done, c_done)

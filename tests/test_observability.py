@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
+from side_by_side import paired_vec_envs, step_pairs
 
 from rltutorial import load_agent, make_env, make_vec_env, train, validate_config
 from rltutorial.envs import AresEACheetah
@@ -222,17 +223,14 @@ def test_batched_readings_equal_per_env_readings(extra):
     """The batched VecEnv reports the same readings as a DummyVecEnv of make_env copies,
     step by step, across automatic resets, terminal observations included."""
     config = {"partial_observability": EVERYTHING, "time_limit": 5, **extra}
-    batched = make_vec_env(config, 3, batched=True, seed=11)
-    classic = make_vec_env(config, 3, batched=False, seed=11)
+    batched, classic = paired_vec_envs(config, 3, seed=11)
     assert batched.observation_space == classic.observation_space
     assert batched.observation_space == make_env(config).observation_space
     np.testing.assert_allclose(batched.reset(), classic.reset(), rtol=1e-5)
-    rng = np.random.default_rng(5)
     finished = 0
-    for _ in range(12):
-        actions = rng.uniform(-3, 3, (3, 3)).astype(np.float32)
-        ob, _, db, ib = batched.step(actions)
-        oc, _, dc, ic = classic.step(actions)
+    for (ob, _, db, ib), (oc, _, dc, ic) in step_pairs(
+        batched, classic, steps=12, action_seed=5
+    ):
         np.testing.assert_allclose(ob, oc, rtol=1e-5, atol=1e-12)
         np.testing.assert_array_equal(db, dc)
         for info_b, info_c in zip(ib, ic, strict=True):
